@@ -1,0 +1,20 @@
+package controller
+
+import (
+	"context"
+
+	"github.com/moby/moby/client"
+)
+
+// Engine is the part of the Docker Engine API the controller uses. The
+// moby client satisfies it; tests substitute a fake.
+type Engine interface {
+	ServiceCreate(ctx context.Context, options client.ServiceCreateOptions) (client.ServiceCreateResult, error)
+	ServiceList(ctx context.Context, options client.ServiceListOptions) (client.ServiceListResult, error)
+	ServiceRemove(ctx context.Context, serviceID string, options client.ServiceRemoveOptions) (client.ServiceRemoveResult, error)
+	ServiceLogs(ctx context.Context, serviceID string, options client.ServiceLogsOptions) (client.ServiceLogsResult, error)
+	TaskList(ctx context.Context, options client.TaskListOptions) (client.TaskListResult, error)
+	Events(ctx context.Context, options client.EventsListOptions) client.EventsResult
+}
+
+var _ Engine = (*client.Client)(nil)

@@ -1,0 +1,273 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/types/swarm"
+	"github.com/moby/moby/client"
+)
+
+// observedAttempt is what Swarm shows of one attempt's service and its task.
+type observedAttempt struct {
+	JobID     string
+	Index     int
+	Attempt   int
+	ServiceID string
+	Service   string
+	CreatedAt time.Time
+	// Task is nil until Swarm created the service's task.
+	Task *observedTask
+}
+
+// observedTask is the current state of an attempt's task. Swarm keeps no
+// history, so only the current state is known.
+type observedTask struct {
+	ID        string
+	NodeID    string
+	State     swarm.TaskState
+	Err       string
+	Message   string
+	ExitCode  *int
+	Timestamp time.Time
+	CreatedAt time.Time
+	// HasContainer tells whether a container (and so logs) exists.
+	HasContainer bool
+}
+
+// terminal reports whether the task will never change state again.
+func (t *observedTask) terminal() bool {
+	switch t.State {
+	case swarm.TaskStateComplete, swarm.TaskStateFailed, swarm.TaskStateRejected,
+		swarm.TaskStateShutdown, swarm.TaskStateOrphaned, swarm.TaskStateRemove:
+		return true
+	}
+	return false
+}
+
+// started reports whether the task's container has been started.
+func (t *observedTask) started() bool {
+	switch t.State {
+	case swarm.TaskStateRunning, swarm.TaskStateComplete, swarm.TaskStateFailed:
+		return true
+	}
+	return false
+}
+
+// snapshot is one poll of Swarm: every managed service and its task.
+type snapshot struct {
+	// takenAt is the time before the poll's first call, so that every
+	// service created before takenAt is in the snapshot.
+	takenAt time.Time
+	byJob   map[string][]observedAttempt
+}
+
+// observer polls Swarm with a fixed number of Engine calls per tick (one
+// ServiceList and one TaskList, both by the managed label), whatever the
+// number of jobs, and tells the controller which jobs changed. It polls fast
+// while managed services exist and slowly when there are none.
+type observer struct {
+	engine   Engine
+	log      *slog.Logger
+	fast     time.Duration
+	slow     time.Duration
+	now      func() time.Time
+	onChange func(jobID string)
+
+	kick chan struct{}
+
+	mu      sync.RWMutex
+	current *snapshot
+	sigs    map[string]string
+	ready   chan struct{}
+}
+
+func newObserver(engine Engine, log *slog.Logger, fast, slow time.Duration, now func() time.Time, onChange func(string)) *observer {
+	return &observer{
+		engine: engine, log: log, fast: fast, slow: slow, now: now, onChange: onChange,
+		kick:  make(chan struct{}, 1),
+		sigs:  map[string]string{},
+		ready: make(chan struct{}),
+	}
+}
+
+// Kick asks for a poll now. It never blocks.
+func (o *observer) Kick() {
+	select {
+	case o.kick <- struct{}{}:
+	default:
+	}
+}
+
+// job returns the latest observation of a job's attempts and the time it was
+// taken; ok is false before the first successful poll.
+func (o *observer) job(id string) (attempts []observedAttempt, takenAt time.Time, ok bool) {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if o.current == nil {
+		return nil, time.Time{}, false
+	}
+	return o.current.byJob[id], o.current.takenAt, true
+}
+
+// jobIDs returns the IDs of all jobs with a managed service in the latest snapshot.
+func (o *observer) jobIDs() []string {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if o.current == nil {
+		return nil
+	}
+	ids := make([]string, 0, len(o.current.byJob))
+	for id := range o.current.byJob {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// run polls until ctx ends.
+func (o *observer) run(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	failures := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		case <-o.kick:
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		}
+		active, err := o.poll(ctx)
+		next := o.slow
+		switch {
+		case err != nil && ctx.Err() == nil:
+			failures++
+			o.log.Warn("polling swarm failed", "err", err, "failures", failures)
+			next = min(o.fast*time.Duration(1<<min(failures, 6)), o.slow)
+		case active:
+			failures = 0
+			next = o.fast
+		default:
+			failures = 0
+		}
+		timer.Reset(next)
+	}
+}
+
+// poll takes one snapshot and enqueues the jobs whose observation changed.
+// It reports whether any managed service exists.
+func (o *observer) poll(ctx context.Context) (bool, error) {
+	takenAt := o.now()
+	filter := make(client.Filters).Add("label", ManagedFilterLabel)
+	tasks, err := o.engine.TaskList(ctx, client.TaskListOptions{Filters: filter})
+	if err != nil {
+		return false, fmt.Errorf("listing tasks: %w", err)
+	}
+	services, err := o.engine.ServiceList(ctx, client.ServiceListOptions{Filters: filter})
+	if err != nil {
+		return false, fmt.Errorf("listing services: %w", err)
+	}
+	snap := buildSnapshot(takenAt, services.Items, tasks.Items)
+
+	sigs := make(map[string]string, len(snap.byJob))
+	var changed []string
+	o.mu.Lock()
+	for id, atts := range snap.byJob {
+		sigs[id] = signature(atts)
+		if o.sigs[id] != sigs[id] {
+			changed = append(changed, id)
+		}
+	}
+	for id := range o.sigs {
+		if _, ok := sigs[id]; !ok {
+			changed = append(changed, id)
+		}
+	}
+	o.current, o.sigs = snap, sigs
+	o.mu.Unlock()
+	select {
+	case <-o.ready:
+	default:
+		close(o.ready)
+	}
+	for _, id := range changed {
+		o.onChange(id)
+	}
+	return len(snap.byJob) > 0, nil
+}
+
+// buildSnapshot joins services and tasks by service ID. Objects without
+// well-formed swarmjob labels are ignored: they are not ours.
+func buildSnapshot(takenAt time.Time, services []swarm.Service, tasks []swarm.Task) *snapshot {
+	latest := make(map[string]*swarm.Task, len(tasks))
+	for i := range tasks {
+		t := &tasks[i]
+		if cur, ok := latest[t.ServiceID]; !ok || t.Meta.CreatedAt.After(cur.Meta.CreatedAt) ||
+			(t.Meta.CreatedAt.Equal(cur.Meta.CreatedAt) && t.Meta.Version.Index > cur.Meta.Version.Index) {
+			latest[t.ServiceID] = t
+		}
+	}
+	snap := &snapshot{takenAt: takenAt, byJob: map[string][]observedAttempt{}}
+	for _, s := range services {
+		jobID, index, attempt, ok := attemptLabels(s.Spec.Labels)
+		if !ok {
+			continue
+		}
+		oa := observedAttempt{
+			JobID: jobID, Index: index, Attempt: attempt,
+			ServiceID: s.ID, Service: s.Spec.Name, CreatedAt: s.Meta.CreatedAt,
+		}
+		if t, ok := latest[s.ID]; ok {
+			oa.Task = observeTask(t)
+		}
+		snap.byJob[jobID] = append(snap.byJob[jobID], oa)
+	}
+	for _, atts := range snap.byJob {
+		sort.Slice(atts, func(i, j int) bool {
+			if atts[i].Index != atts[j].Index {
+				return atts[i].Index < atts[j].Index
+			}
+			return atts[i].Attempt < atts[j].Attempt
+		})
+	}
+	return snap
+}
+
+func observeTask(t *swarm.Task) *observedTask {
+	ot := &observedTask{
+		ID: t.ID, NodeID: t.NodeID, State: t.Status.State,
+		Err: t.Status.Err, Message: t.Status.Message,
+		Timestamp: t.Status.Timestamp, CreatedAt: t.Meta.CreatedAt,
+	}
+	if cs := t.Status.ContainerStatus; cs != nil {
+		ot.HasContainer = cs.ContainerID != ""
+		if t.Status.State == swarm.TaskStateComplete || t.Status.State == swarm.TaskStateFailed {
+			code := cs.ExitCode
+			ot.ExitCode = &code
+		}
+	}
+	return ot
+}
+
+// signature summarises what the controller reacts to in a job's observation.
+func signature(atts []observedAttempt) string {
+	var b strings.Builder
+	for _, a := range atts {
+		fmt.Fprintf(&b, "%s/", a.ServiceID)
+		if a.Task != nil {
+			fmt.Fprintf(&b, "%s:%s:%s", a.Task.ID, a.Task.State, a.Task.NodeID)
+		}
+		b.WriteByte(';')
+	}
+	return b.String()
+}

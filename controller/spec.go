@@ -1,0 +1,110 @@
+package controller
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/moby/moby/api/types/swarm"
+
+	"github.com/swarmjob/swarmjob/jobs"
+)
+
+// Labels every managed service (and its containers) carries. swarmjob never
+// touches a Swarm object without LabelManaged.
+const (
+	LabelManaged = "io.swarmjob.managed"
+	LabelJob     = "io.swarmjob.job"
+	LabelIndex   = "io.swarmjob.index"
+	LabelAttempt = "io.swarmjob.attempt"
+)
+
+// Variables every attempt's container sees.
+const (
+	EnvJobID   = "SWARMJOB_JOB_ID"
+	EnvIndex   = "SWARMJOB_INDEX"
+	EnvAttempt = "SWARMJOB_ATTEMPT"
+)
+
+// ServiceName is the deterministic name of the service that runs attempt
+// attempt of index index of job jobID. Swarm refuses a second service of the
+// same name, which is what makes creation idempotent across crashes.
+func ServiceName(jobID string, index, attempt int) string {
+	return fmt.Sprintf("swarmjob-%s-%d-%d", jobID, index, attempt)
+}
+
+// ManagedFilterLabel is the label filter that selects every managed object.
+const ManagedFilterLabel = LabelManaged + "=true"
+
+// serviceSpec builds the Swarm service of one attempt: a replicated service
+// with one replica that is never restarted, so that its single task's final
+// state is the attempt's outcome. It does no I/O.
+func serviceSpec(j *jobs.Job, index, attempt int) swarm.ServiceSpec {
+	labels := map[string]string{
+		LabelManaged: "true",
+		LabelJob:     j.ID,
+		LabelIndex:   strconv.Itoa(index),
+		LabelAttempt: strconv.Itoa(attempt),
+	}
+	s := j.Spec
+	env := make([]string, 0, len(s.Env)+3)
+	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
+		env = append(env, k+"="+s.Env[k])
+	}
+	env = append(env,
+		EnvJobID+"="+j.ID,
+		EnvIndex+"="+strconv.Itoa(index),
+		EnvAttempt+"="+strconv.Itoa(attempt),
+	)
+	one := uint64(1)
+	spec := swarm.ServiceSpec{
+		Annotations: swarm.Annotations{Name: ServiceName(j.ID, index, attempt), Labels: labels},
+		Mode:        swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &one}},
+		TaskTemplate: swarm.TaskSpec{
+			ContainerSpec: &swarm.ContainerSpec{
+				Image:   s.Image,
+				Command: slices.Clone(s.Command),
+				Args:    slices.Clone(s.Args),
+				Env:     env,
+				Dir:     s.WorkingDir,
+				User:    s.User,
+				// Container labels let Engine container events name the job.
+				Labels: maps.Clone(labels),
+			},
+			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionNone},
+		},
+	}
+	if r := s.Resources; r != (jobs.Resources{}) {
+		spec.TaskTemplate.Resources = &swarm.ResourceRequirements{}
+		if r.Limits != (jobs.ResourceAmounts{}) {
+			spec.TaskTemplate.Resources.Limits = &swarm.Limit{NanoCPUs: nanoCPUs(r.Limits.CPUs), MemoryBytes: r.Limits.MemoryBytes}
+		}
+		if r.Reservations != (jobs.ResourceAmounts{}) {
+			spec.TaskTemplate.Resources.Reservations = &swarm.Resources{NanoCPUs: nanoCPUs(r.Reservations.CPUs), MemoryBytes: r.Reservations.MemoryBytes}
+		}
+	}
+	if len(s.Placement.Constraints) > 0 {
+		spec.TaskTemplate.Placement = &swarm.Placement{Constraints: slices.Clone(s.Placement.Constraints)}
+	}
+	for _, n := range s.Networks {
+		spec.TaskTemplate.Networks = append(spec.TaskTemplate.Networks, swarm.NetworkAttachmentConfig{Target: n})
+	}
+	return spec
+}
+
+func nanoCPUs(cpus float64) int64 { return int64(cpus * 1e9) }
+
+// attemptLabels parses the index and attempt labels of a managed object; ok
+// is false when the object is not a well-formed swarmjob attempt.
+func attemptLabels(labels map[string]string) (jobID string, index, attempt int, ok bool) {
+	if labels[LabelManaged] != "true" || labels[LabelJob] == "" {
+		return "", 0, 0, false
+	}
+	index, err1 := strconv.Atoi(labels[LabelIndex])
+	attempt, err2 := strconv.Atoi(labels[LabelAttempt])
+	if err1 != nil || err2 != nil || index < 0 || attempt < 0 {
+		return "", 0, 0, false
+	}
+	return labels[LabelJob], index, attempt, true
+}

@@ -1,0 +1,210 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strconv"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+
+	"github.com/swarmjob/swarmjob/jobs"
+	"github.com/swarmjob/swarmjob/results"
+)
+
+// maxStepsPerSync bounds the decide-act rounds of one sync; a job that still
+// has actions after that is requeued at once.
+const maxStepsPerSync = 8
+
+// syncJob brings job id one or more steps closer to its goal. It is
+// level-triggered: each step re-reads the record and the latest observation
+// of Swarm. An error means "retry with rate-limited backoff"; nil means the
+// job needs nothing until it is enqueued again (by the observer, an event, a
+// resync, or the AddAfter this sync scheduled). A job that does not exist is
+// absorbed with nil on purpose: there is nothing to retry.
+func (c *Controller) syncJob(ctx context.Context, id string) error {
+	for range maxStepsPerSync {
+		j, err := c.store.GetJobForSync(ctx, id)
+		if jobs.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading job: %w", err)
+		}
+		observed, takenAt, ok := c.observer.job(id)
+		if !ok {
+			return fmt.Errorf("swarm not observed yet")
+		}
+		d := decide(j, observed, takenAt, c.now())
+		if !d.hasActions() {
+			if err := c.writeStatus(ctx, j, d.Status); err != nil {
+				return err
+			}
+			if d.RequeueAfter > 0 {
+				c.queue.AddAfter(id, d.RequeueAfter)
+			}
+			return nil
+		}
+		if err := c.act(ctx, j, d); err != nil {
+			return err
+		}
+	}
+	c.queue.Add(id)
+	return nil
+}
+
+// act performs the I/O actions of one decision, in the order that keeps the
+// record-before-delete rule: outcomes are recorded before any removal.
+func (c *Controller) act(ctx context.Context, j *jobs.Job, d decision) error {
+	defer c.hub.Notify(j.ID)
+	for _, f := range d.Finish {
+		if err := c.finish(ctx, j, f); err != nil {
+			return err
+		}
+	}
+	for _, r := range d.Remove {
+		if err := c.remove(ctx, j, r); err != nil {
+			return err
+		}
+	}
+	for _, a := range d.Record {
+		if err := c.store.PutAttempt(ctx, j.ID, a); err != nil {
+			return fmt.Errorf("recording attempt %d: %w", a.Attempt, err)
+		}
+	}
+	if len(d.Create) > 0 {
+		// The job's start time must be durable before any service exists,
+		// or a crash could restart the deadline clock.
+		if err := c.writeStatus(ctx, j, d.Status); err != nil {
+			return err
+		}
+	}
+	for _, cr := range d.Create {
+		if err := c.create(ctx, j, cr); err != nil {
+			return err
+		}
+	}
+	if d.DeleteJob {
+		if err := c.store.DeleteJob(ctx, j.ID); err != nil {
+			return fmt.Errorf("deleting job: %w", err)
+		}
+		c.log.Info("job deleted", "job", j.ID)
+	}
+	return nil
+}
+
+// finish captures an attempt's output when it has any, then records its
+// outcome. The record is the commit point: the service is removed only
+// after it (see remove).
+func (c *Controller) finish(ctx context.Context, j *jobs.Job, f finishAction) error {
+	a := f.Outcome
+	key := jobs.AttemptKey{JobID: j.ID, Index: a.Index, Attempt: a.Attempt}
+	if err := c.store.DeleteLogs(ctx, key); err != nil {
+		return fmt.Errorf("clearing logs of attempt %d: %w", a.Attempt, err)
+	}
+	if f.Capture {
+		sum, err := c.captureLogs(ctx, key, f.ServiceID)
+		if err != nil {
+			return err
+		}
+		a.LogBytes, a.Truncated = sum.Bytes, sum.Truncated
+	}
+	if err := c.store.PutAttempt(ctx, j.ID, a); err != nil {
+		return fmt.Errorf("recording outcome of attempt %d: %w", a.Attempt, err)
+	}
+	c.log.Info("attempt finished", "job", j.ID, "attempt", a.Attempt, "state", a.State,
+		"exit_code", a.ExitCode, "log_bytes", a.LogBytes, "error", a.Error)
+	return nil
+}
+
+func (c *Controller) captureLogs(ctx context.Context, key jobs.AttemptKey, serviceID string) (results.Summary, error) {
+	rc, err := c.engine.ServiceLogs(ctx, serviceID, client.ServiceLogsOptions{
+		ShowStdout: true, ShowStderr: true, Timestamps: true,
+	})
+	if err != nil {
+		return results.Summary{}, fmt.Errorf("reading logs of service %s: %w", serviceID, err)
+	}
+	defer rc.Close()
+	sum, err := results.Capture(rc, c.maxLog, func(seq int, s jobs.Stream, data []byte) error {
+		return c.store.AppendLog(ctx, key, seq, s, data)
+	})
+	if err != nil {
+		return results.Summary{}, fmt.Errorf("capturing logs of service %s: %w", serviceID, err)
+	}
+	return sum, nil
+}
+
+// remove removes an attempt's service, whose outcome is already recorded, and
+// records that it is gone. A service already gone counts as removed.
+func (c *Controller) remove(ctx context.Context, j *jobs.Job, r removeAction) error {
+	a := r.Attempt
+	if r.ServiceID != "" {
+		_, err := c.engine.ServiceRemove(ctx, r.ServiceID, client.ServiceRemoveOptions{})
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("removing service %s: %w", r.ServiceID, err)
+		}
+		c.log.Debug("service removed", "job", j.ID, "service", r.ServiceID, "attempt", a.Attempt)
+	}
+	a.Removed = true
+	if err := c.store.PutAttempt(ctx, j.ID, a); err != nil {
+		return fmt.Errorf("recording removal of attempt %d: %w", a.Attempt, err)
+	}
+	return nil
+}
+
+// create records a new attempt, then creates its service. The record comes
+// first so that a crash cannot leave a service the store does not know; the
+// deterministic name makes the create safe to repeat.
+func (c *Controller) create(ctx context.Context, j *jobs.Job, cr createAction) error {
+	a := cr.Attempt
+	if cr.New {
+		if err := c.store.PutAttempt(ctx, j.ID, a); err != nil {
+			return fmt.Errorf("recording new attempt %d: %w", a.Attempt, err)
+		}
+	}
+	spec := serviceSpec(j, a.Index, a.Attempt)
+	res, err := c.engine.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: spec})
+	switch {
+	case err == nil:
+		a.ServiceID = res.ID
+		a.State = "new"
+	case cerrdefs.IsConflict(err) || cerrdefs.IsAlreadyExists(err):
+		// Created before a crash; the observer will show its ID.
+		c.log.Info("service already exists", "job", j.ID, "service", spec.Name)
+		c.observer.Kick()
+		return nil
+	case cerrdefs.IsInvalidArgument(err) || cerrdefs.IsNotFound(err) || cerrdefs.IsFailedPrecondition(err):
+		// The Engine refuses this spec (unknown network, bad constraint):
+		// retrying cannot help, so the attempt fails with its message.
+		a.State, a.Error, a.FinishedAt = jobs.AttemptFailed, "creating service: "+err.Error(), ptr(c.now())
+		a.Removed = true
+	default:
+		return fmt.Errorf("creating service %s: %w", spec.Name, err)
+	}
+	if err := c.store.PutAttempt(ctx, j.ID, a); err != nil {
+		return fmt.Errorf("recording attempt %d: %w", a.Attempt, err)
+	}
+	c.log.Info("attempt created", "job", j.ID, "service", spec.Name, "attempt", strconv.Itoa(a.Attempt), "state", a.State)
+	c.observer.Kick()
+	return nil
+}
+
+// writeStatus stores st when it differs from what is recorded.
+func (c *Controller) writeStatus(ctx context.Context, j *jobs.Job, st jobs.Status) error {
+	cur := j.Status
+	cur.Attempts = nil
+	st.Attempts = nil
+	if reflect.DeepEqual(cur, st) {
+		return nil
+	}
+	if err := c.store.UpdateStatus(ctx, j.ID, st); err != nil {
+		return fmt.Errorf("writing status: %w", err)
+	}
+	if st.Phase != j.Status.Phase {
+		c.log.Info("job phase changed", "job", j.ID, "from", j.Status.Phase, "to", st.Phase, "reason", st.Reason)
+	}
+	j.Status.Phase, j.Status.StartedAt = st.Phase, st.StartedAt
+	c.hub.Notify(j.ID)
+	return nil
+}

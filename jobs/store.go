@@ -1,0 +1,100 @@
+package jobs
+
+import (
+	"context"
+	"time"
+)
+
+// AttemptKey names one attempt of one job.
+type AttemptKey struct {
+	JobID   string
+	Index   int
+	Attempt int
+}
+
+// Filter selects jobs in Store.ListJobs. Zero fields match everything.
+type Filter struct {
+	Phase Phase
+	// Labels must all be present with these values.
+	Labels map[string]string
+	// Limit caps the page size; the store applies its own maximum.
+	Limit int
+	// Cursor is the opaque NextCursor of a previous page.
+	Cursor string
+}
+
+// Page is one page of ListJobs, newest job first.
+type Page struct {
+	Jobs       []*Job
+	NextCursor string
+}
+
+// LogQuery selects stored log output.
+type LogQuery struct {
+	JobID string
+	// Attempt selects one attempt number; nil selects all, in attempt order.
+	Attempt *int
+	// Streams selects stdout, stderr or both (zero value: both).
+	Stdout, Stderr bool
+}
+
+// LogChunk is a run of stored output of one stream. Data holds whole or
+// partial lines, each line prefixed with its RFC 3339 timestamp and a space.
+type LogChunk struct {
+	Index   int
+	Attempt int
+	Stream  Stream
+	Data    []byte
+}
+
+// Store persists jobs, their attempts and their captured logs. A store is
+// safe for concurrent use. Methods return *Error values with ENOTFOUND or
+// ECONFLICT where those apply, and wrapped internal errors otherwise.
+//
+// Jobs with DeleteRequested set are invisible to GetJob and ListJobs; only
+// GetJobForSync and UnfinishedJobIDs still see them.
+type Store interface {
+	// CreateJob inserts a new job; ECONFLICT if its ID exists.
+	CreateJob(ctx context.Context, j *Job) error
+	// GetJob returns the job with its attempts; ENOTFOUND if it is unknown
+	// or being deleted.
+	GetJob(ctx context.Context, id string) (*Job, error)
+	// GetJobForSync is GetJob that also returns jobs being deleted.
+	GetJobForSync(ctx context.Context, id string) (*Job, error)
+	// ListJobs returns one page of jobs matching f, newest first.
+	ListJobs(ctx context.Context, f Filter) (Page, error)
+	// UpdateStatus replaces the job's status, except its attempts, which
+	// are written with PutAttempt.
+	UpdateStatus(ctx context.Context, id string, s Status) error
+	// RequestCancel sets CancelRequested (and DeleteRequested when del is
+	// true) and returns the job as it is now; ENOTFOUND if unknown.
+	RequestCancel(ctx context.Context, id string, del bool) (*Job, error)
+	// DeleteJob removes the job, its attempts and its logs.
+	DeleteJob(ctx context.Context, id string) error
+	// UnfinishedJobIDs returns the IDs of the jobs the controller still has
+	// work on: not terminal, being deleted, or with a service not removed.
+	UnfinishedJobIDs(ctx context.Context) ([]string, error)
+
+	// PutAttempt inserts or replaces the attempt (job, index, attempt).
+	PutAttempt(ctx context.Context, jobID string, a Attempt) error
+
+	// DeleteLogs removes the stored output of one attempt, so that a
+	// capture interrupted by a crash can start over.
+	DeleteLogs(ctx context.Context, k AttemptKey) error
+	// AppendLog stores one chunk of an attempt's output; seq orders the
+	// chunks of an attempt across both streams.
+	AppendLog(ctx context.Context, k AttemptKey, seq int, stream Stream, data []byte) error
+	// ReadLogs calls fn for each stored chunk matching q, in order. It
+	// stops at and returns the first error fn returns.
+	ReadLogs(ctx context.Context, q LogQuery, fn func(LogChunk) error) error
+
+	// Ping checks that the store is usable.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Clock is the time source of the controller, injected so that tests can
+// move time.
+type Clock interface {
+	Now() time.Time
+}

@@ -1,0 +1,188 @@
+package jobs
+
+import (
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Limits on user input. They keep one job record small and bounded.
+const (
+	MaxNameLen         = 128
+	MaxLabels          = 64
+	MaxLabelKeyLen     = 253
+	MaxLabelValueLen   = 256
+	MaxEnv             = 256
+	MaxEnvValueLen     = 32 << 10
+	MaxArgs            = 1024
+	MaxArgLen          = 64 << 10
+	MaxImageLen        = 512
+	MaxBackoffLimit    = 1000
+	MaxDeadlineSeconds = 366 * 24 * 3600
+	MaxConstraints     = 32
+	MaxNetworks        = 16
+)
+
+var (
+	nameRE     = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$`)
+	labelKeyRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9_./-]*[A-Za-z0-9])?$`)
+	envKeyRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// ReservedEnvPrefix is the prefix of the variables swarmjob injects into
+// every container; users may not set them.
+const ReservedEnvPrefix = "SWARMJOB_"
+
+// Defaults fills the unset fields of s with their documented defaults.
+func (s *Spec) Defaults() {
+	if s.Backoff.Initial == 0 {
+		s.Backoff.Initial = DefaultBackoffInitial
+	}
+	if s.Backoff.Max == 0 {
+		s.Backoff.Max = max(DefaultBackoffMax, s.Backoff.Initial)
+	}
+}
+
+// Validate checks a job's name, labels and spec. It returns an *Error with
+// code EINVALID whose message names the offending field by its JSON name.
+func Validate(name string, labels map[string]string, s Spec) error {
+	if name != "" {
+		if len(name) > MaxNameLen || !nameRE.MatchString(name) {
+			return Errorf(EINVALID, "name: must be at most %d characters of letters, digits, '-', '_' and '.', starting and ending with a letter or digit", MaxNameLen)
+		}
+	}
+	if len(labels) > MaxLabels {
+		return Errorf(EINVALID, "labels: at most %d labels are allowed", MaxLabels)
+	}
+	for k, v := range labels {
+		if len(k) > MaxLabelKeyLen || !labelKeyRE.MatchString(k) {
+			return Errorf(EINVALID, "labels: key %q must be 1-%d characters of letters, digits, '-', '_', '.', '/'", truncate(k), MaxLabelKeyLen)
+		}
+		if len(v) > MaxLabelValueLen || !printable(v) {
+			return Errorf(EINVALID, "labels[%s]: value must be at most %d printable characters", k, MaxLabelValueLen)
+		}
+	}
+	return s.validate()
+}
+
+func (s Spec) validate() error {
+	switch {
+	case s.Image == "":
+		return Errorf(EINVALID, "image: is required")
+	case len(s.Image) > MaxImageLen || strings.ContainsAny(s.Image, " \t\r\n\x00"):
+		return Errorf(EINVALID, "image: must be an image reference of at most %d characters without whitespace", MaxImageLen)
+	}
+	if err := validateArgv("command", s.Command); err != nil {
+		return err
+	}
+	if err := validateArgv("args", s.Args); err != nil {
+		return err
+	}
+	if len(s.Env) > MaxEnv {
+		return Errorf(EINVALID, "env: at most %d variables are allowed", MaxEnv)
+	}
+	for k, v := range s.Env {
+		if !envKeyRE.MatchString(k) || len(k) > 256 {
+			return Errorf(EINVALID, "env: name %q must match [A-Za-z_][A-Za-z0-9_]*", truncate(k))
+		}
+		if strings.HasPrefix(k, ReservedEnvPrefix) {
+			return Errorf(EINVALID, "env: name %q is reserved: swarmjob sets the %s* variables itself", k, ReservedEnvPrefix)
+		}
+		if len(v) > MaxEnvValueLen || strings.ContainsRune(v, 0) {
+			return Errorf(EINVALID, "env[%s]: value must be at most %d bytes without NUL", k, MaxEnvValueLen)
+		}
+	}
+	if len(s.WorkingDir) > 4096 || strings.ContainsRune(s.WorkingDir, 0) || (s.WorkingDir != "" && !strings.HasPrefix(s.WorkingDir, "/")) {
+		return Errorf(EINVALID, "workingDir: must be an absolute path")
+	}
+	if len(s.User) > 256 || strings.ContainsAny(s.User, " \t\r\n\x00") {
+		return Errorf(EINVALID, "user: must be a user name or uid[:gid] without whitespace")
+	}
+	if s.BackoffLimit < 0 || s.BackoffLimit > MaxBackoffLimit {
+		return Errorf(EINVALID, "backoffLimit: must be between 0 and %d, got %d", MaxBackoffLimit, s.BackoffLimit)
+	}
+	if s.Backoff.Initial < time.Millisecond {
+		return Errorf(EINVALID, "backoff.initialMs: must be at least 1")
+	}
+	if s.Backoff.Max < s.Backoff.Initial {
+		return Errorf(EINVALID, "backoff.maxMs: must not be less than backoff.initialMs")
+	}
+	if s.Backoff.Max > 24*time.Hour {
+		return Errorf(EINVALID, "backoff.maxMs: must be at most 86400000 (one day)")
+	}
+	if s.ActiveDeadlineSeconds < 0 || s.ActiveDeadlineSeconds > MaxDeadlineSeconds {
+		return Errorf(EINVALID, "activeDeadlineSeconds: must be between 1 and %d, got %d", MaxDeadlineSeconds, s.ActiveDeadlineSeconds)
+	}
+	if err := s.Resources.validate(); err != nil {
+		return err
+	}
+	if len(s.Placement.Constraints) > MaxConstraints {
+		return Errorf(EINVALID, "placement.constraints: at most %d constraints are allowed", MaxConstraints)
+	}
+	for i, c := range s.Placement.Constraints {
+		if len(c) > 512 || !printable(c) || !(strings.Contains(c, "==") || strings.Contains(c, "!=")) {
+			return Errorf(EINVALID, "placement.constraints[%d]: must be an expression like node.role==worker", i)
+		}
+	}
+	if len(s.Networks) > MaxNetworks {
+		return Errorf(EINVALID, "networks: at most %d networks are allowed", MaxNetworks)
+	}
+	for i, n := range s.Networks {
+		if n == "" || len(n) > 256 || !printable(n) || strings.ContainsAny(n, " \t") {
+			return Errorf(EINVALID, "networks[%d]: must be a network name or ID", i)
+		}
+	}
+	return nil
+}
+
+func (r Resources) validate() error {
+	for _, c := range []struct {
+		field string
+		v     ResourceAmounts
+	}{{"resources.limits", r.Limits}, {"resources.reservations", r.Reservations}} {
+		if c.v.CPUs < 0 || c.v.CPUs > 1024 || c.v.CPUs != c.v.CPUs {
+			return Errorf(EINVALID, "%s.cpus: must be between 0 and 1024", c.field)
+		}
+		if c.v.MemoryBytes < 0 {
+			return Errorf(EINVALID, "%s.memoryBytes: must not be negative", c.field)
+		}
+		if c.v.MemoryBytes != 0 && c.v.MemoryBytes < 6<<20 {
+			return Errorf(EINVALID, "%s.memoryBytes: must be at least 6291456 (6 MiB), the Engine's minimum", c.field)
+		}
+	}
+	if r.Limits.CPUs > 0 && r.Reservations.CPUs > r.Limits.CPUs {
+		return Errorf(EINVALID, "resources.reservations.cpus: must not exceed resources.limits.cpus")
+	}
+	if r.Limits.MemoryBytes > 0 && r.Reservations.MemoryBytes > r.Limits.MemoryBytes {
+		return Errorf(EINVALID, "resources.reservations.memoryBytes: must not exceed resources.limits.memoryBytes")
+	}
+	return nil
+}
+
+func validateArgv(field string, argv []string) error {
+	if len(argv) > MaxArgs {
+		return Errorf(EINVALID, "%s: at most %d elements are allowed", field, MaxArgs)
+	}
+	for i, a := range argv {
+		if len(a) > MaxArgLen || strings.ContainsRune(a, 0) {
+			return Errorf(EINVALID, "%s[%d]: must be at most %d bytes without NUL", field, i, MaxArgLen)
+		}
+	}
+	return nil
+}
+
+func printable(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func truncate(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
