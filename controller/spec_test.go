@@ -1,0 +1,90 @@
+package controller
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/moby/moby/api/types/swarm"
+
+	"github.com/swarmjob/swarmjob/jobs"
+)
+
+func TestServiceSpec(t *testing.T) {
+	one := uint64(1)
+	labels := map[string]string{LabelManaged: "true", LabelJob: "j1", LabelIndex: "0", LabelAttempt: "2"}
+	base := func() swarm.ServiceSpec {
+		return swarm.ServiceSpec{
+			Annotations: swarm.Annotations{Name: "swarmjob-j1-0-2", Labels: labels},
+			Mode:        swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &one}},
+			TaskTemplate: swarm.TaskSpec{
+				ContainerSpec: &swarm.ContainerSpec{
+					Image:  "img:1",
+					Env:    []string{"SWARMJOB_JOB_ID=j1", "SWARMJOB_INDEX=0", "SWARMJOB_ATTEMPT=2"},
+					Labels: labels,
+				},
+				RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionNone},
+			},
+		}
+	}
+	tests := []struct {
+		name string
+		spec jobs.Spec
+		want func() swarm.ServiceSpec
+	}{
+		{"minimal", jobs.Spec{Image: "img:1"}, base},
+		{
+			name: "everything",
+			spec: jobs.Spec{
+				Image: "img:1", Command: []string{"sh", "-c"}, Args: []string{"echo hi"},
+				Env:        map[string]string{"B": "2", "A": "1"},
+				WorkingDir: "/work", User: "1000:1000",
+				Resources: jobs.Resources{
+					Limits:       jobs.ResourceAmounts{CPUs: 1.5, MemoryBytes: 64 << 20},
+					Reservations: jobs.ResourceAmounts{CPUs: 0.25},
+				},
+				Placement: jobs.Placement{Constraints: []string{"node.role==manager"}},
+				Networks:  []string{"jobs-net"},
+			},
+			want: func() swarm.ServiceSpec {
+				s := base()
+				c := s.TaskTemplate.ContainerSpec
+				c.Command, c.Args = []string{"sh", "-c"}, []string{"echo hi"}
+				c.Env = append([]string{"A=1", "B=2"}, c.Env...)
+				c.Dir, c.User = "/work", "1000:1000"
+				s.TaskTemplate.Resources = &swarm.ResourceRequirements{
+					Limits:       &swarm.Limit{NanoCPUs: 1_500_000_000, MemoryBytes: 64 << 20},
+					Reservations: &swarm.Resources{NanoCPUs: 250_000_000},
+				}
+				s.TaskTemplate.Placement = &swarm.Placement{Constraints: []string{"node.role==manager"}}
+				s.TaskTemplate.Networks = []swarm.NetworkAttachmentConfig{{Target: "jobs-net"}}
+				return s
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := serviceSpec(&jobs.Job{ID: "j1", Spec: tt.spec}, 0, 2)
+			if diff := cmp.Diff(tt.want(), got); diff != "" {
+				t.Errorf("spec (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestAttemptLabels(t *testing.T) {
+	tests := []struct {
+		labels map[string]string
+		ok     bool
+	}{
+		{map[string]string{LabelManaged: "true", LabelJob: "j", LabelIndex: "1", LabelAttempt: "2"}, true},
+		{map[string]string{LabelJob: "j", LabelIndex: "1", LabelAttempt: "2"}, false},
+		{map[string]string{LabelManaged: "true", LabelIndex: "1", LabelAttempt: "2"}, false},
+		{map[string]string{LabelManaged: "true", LabelJob: "j", LabelIndex: "x", LabelAttempt: "2"}, false},
+		{map[string]string{LabelManaged: "true", LabelJob: "j", LabelIndex: "1", LabelAttempt: "-1"}, false},
+	}
+	for _, tt := range tests {
+		if _, _, _, ok := attemptLabels(tt.labels); ok != tt.ok {
+			t.Errorf("attemptLabels(%v) ok = %v, want %v", tt.labels, ok, tt.ok)
+		}
+	}
+}
