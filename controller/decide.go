@@ -183,7 +183,7 @@ func decide(j *jobs.Job, observed []observedAttempt, takenAt, now time.Time) dec
 	case st.Failed > j.Spec.BackoffLimit:
 		last := j.Status.Attempts[len(j.Status.Attempts)-1]
 		finishStatus(st, now, jobs.PhaseFailed, jobs.ReasonBackoffLimitExceeded,
-			fmt.Sprintf("%d of %d allowed attempts failed; last: %s", st.Failed, j.Spec.BackoffLimit+1, attemptSummary(last)))
+			fmt.Sprintf("%d failed attempt(s), backoffLimit is %d; last: %s", st.Failed, j.Spec.BackoffLimit, attemptSummary(last)))
 	default:
 		next := len(j.Status.Attempts)
 		if st.Failed > 0 {

@@ -113,8 +113,12 @@ func (c *Controller) finish(ctx context.Context, j *jobs.Job, f finishAction) er
 	if err := c.store.PutAttempt(ctx, j.ID, a); err != nil {
 		return fmt.Errorf("recording outcome of attempt %d: %w", a.Attempt, err)
 	}
+	exitCode := "none"
+	if a.ExitCode != nil {
+		exitCode = strconv.Itoa(*a.ExitCode)
+	}
 	c.log.Info("attempt finished", "job", j.ID, "attempt", a.Attempt, "state", a.State,
-		"exit_code", a.ExitCode, "log_bytes", a.LogBytes, "error", a.Error)
+		"exit_code", exitCode, "log_bytes", a.LogBytes, "error", a.Error)
 	return nil
 }
 
@@ -185,7 +189,7 @@ func (c *Controller) create(ctx context.Context, j *jobs.Job, cr createAction) e
 	if err := c.store.PutAttempt(ctx, j.ID, a); err != nil {
 		return fmt.Errorf("recording attempt %d: %w", a.Attempt, err)
 	}
-	c.log.Info("attempt created", "job", j.ID, "service", spec.Name, "attempt", strconv.Itoa(a.Attempt), "state", a.State)
+	c.log.Info("attempt created", "job", j.ID, "service", spec.Name, "attempt", a.Attempt, "state", a.State)
 	c.observer.Kick()
 	return nil
 }

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/swarmjob/swarmjob/client"
+)
+
+// defaultServer is the server URL used when neither --server nor
+// SWARMJOB_URL is set. It matches serve's default --listen address.
+const defaultServer = "http://127.0.0.1:8080"
+
+// userAgent identifies the CLI to the server.
+const userAgent = "swarmjob-cli"
+
+// cliEnv is what every command receives instead of globals: the process
+// environment, the output streams and the parsed --server flag.
+type cliEnv struct {
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+	// now is the clock used for ages in tables.
+	now func() time.Time
+	// server is the value of the persistent --server flag; it is set once
+	// flags are parsed, so read it only from RunE.
+	server string
+}
+
+// client returns an API client for --server. A URL without a scheme, such as
+// "127.0.0.1:8080", is taken as http.
+func (e *cliEnv) client() (*client.Client, error) {
+	u := e.server
+	if !strings.Contains(u, "://") {
+		u = "http://" + u
+	}
+	c, err := client.New(u, client.WithUserAgent(userAgent))
+	if err != nil {
+		return nil, &usageError{fmt.Errorf("--server: %w", err)}
+	}
+	return c, nil
+}
+
+// errorf reports a problem on stderr in the CLI's one error format.
+func (e *cliEnv) errorf(format string, args ...any) {
+	fmt.Fprintf(e.stderr, "swarmjob: "+format+"\n", args...)
+}
+
+// exitError ends the process with code. The command that returns it has
+// already written whatever the user needs to see.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// usageError is a mistake in the command line: it exits 2 with a hint to
+// the command's help.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// run runs the swarmjob command line args (without the program name). It
+// writes every message itself and returns nil on success or an *exitError
+// carrying the process exit code: 1 for errors, 2 for usage errors, the
+// job's exit code for run and wait, 130 when ctx ends first.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	env := &cliEnv{getenv: getenv, stdout: stdout, stderr: stderr, now: time.Now}
+	root := newRootCmd(env)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return nil
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		if cmd == nil {
+			cmd = root
+		}
+		env.errorf("%v\nRun '%s --help' for usage.", err, cmd.CommandPath())
+		return &exitError{code: 2}
+	}
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		env.errorf("interrupted")
+		return &exitError{code: 130}
+	}
+	env.errorf("%v", err)
+	return &exitError{code: 1}
+}
+
+// newRootCmd builds the swarmjob command tree around env.
+func newRootCmd(env *cliEnv) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "swarmjob",
+		Short: "Run one-shot batch jobs on Docker Swarm",
+		Long: "swarmjob runs one-shot batch jobs as Docker Swarm services, keeps their\n" +
+			"logs and exit codes, and removes the services once their results are stored.",
+		Args: unknownCommand,
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		// run prints errors and usage hints itself, in one format.
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetOut(env.stdout)
+	root.SetErr(env.stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+
+	server := env.getenv("SWARMJOB_URL")
+	if server == "" {
+		server = defaultServer
+	}
+	root.PersistentFlags().StringVar(&env.server, "server", server, "URL of the swarmjob server (default from $SWARMJOB_URL)")
+
+	root.AddCommand(
+		newServeCmd(env),
+		newRunCmd(env),
+		newGetCmd(env),
+		newLsCmd(env),
+		newLogsCmd(env),
+		newWaitCmd(env),
+		newCancelCmd(env),
+		newRmCmd(env),
+	)
+	markUsageErrors(root)
+	return root
+}
+
+// unknownCommand rejects arguments to the root command, which only has
+// subcommands.
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "; did you mean " + strings.Join(s, " or ") + "?"
+	}
+	return errors.New(msg)
+}
+
+// markUsageErrors makes the errors of every command's argument validator
+// usage errors, so that cobra's and our validators both exit 2.
+func markUsageErrors(cmd *cobra.Command) {
+	if validate := cmd.Args; validate != nil {
+		cmd.Args = func(cmd *cobra.Command, args []string) error {
+			if err := validate(cmd, args); err != nil {
+				return &usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		markUsageErrors(sub)
+	}
+}
+
+// exactlyOne accepts exactly one positional argument, named what.
+func exactlyOne(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return fmt.Errorf("%q requires exactly one %s, got %d arguments", cmd.CommandPath(), what, len(args))
+		}
+		return nil
+	}
+}
+
+// atLeastOne accepts one or more positional arguments, named what.
+func atLeastOne(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return fmt.Errorf("%q requires at least one %s", cmd.CommandPath(), what)
+		}
+		return nil
+	}
+}

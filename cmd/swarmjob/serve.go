@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/types/swarm"
+	dockerclient "github.com/moby/moby/client"
+	"github.com/spf13/cobra"
+
+	"github.com/swarmjob/swarmjob/api"
+	"github.com/swarmjob/swarmjob/controller"
+	"github.com/swarmjob/swarmjob/gc"
+	"github.com/swarmjob/swarmjob/jobs"
+	"github.com/swarmjob/swarmjob/results"
+	"github.com/swarmjob/swarmjob/sqlite"
+)
+
+type serveOptions struct {
+	listen      string
+	dataDir     string
+	maxLogBytes int64
+	workers     int
+	pollFast    time.Duration
+	pollSlow    time.Duration
+	resync      time.Duration
+	orphanGrace time.Duration
+	logLevel    string
+	logFormat   string
+}
+
+// newServeCmd returns the serve command: the API server, the controller and
+// the garbage collector in one process.
+func newServeCmd(env *cliEnv) *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the swarmjob server (API, controller and garbage collector)",
+		Long: "serve runs the REST API and the controller that runs jobs as Swarm services.\n" +
+			"It needs a Docker Engine that is a Swarm manager, found through DOCKER_HOST,\n" +
+			"DOCKER_TLS_VERIFY and DOCKER_CERT_PATH as the docker CLI does.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve(cmd.Context(), env, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to serve the API on")
+	f.StringVar(&o.dataDir, "data-dir", "./data", "directory of the embedded store")
+	f.Int64Var(&o.maxLogBytes, "max-log-bytes", results.DefaultMaxBytes, "output kept per attempt, in bytes; the rest is dropped and marked truncated")
+	f.IntVar(&o.workers, "workers", 4, "jobs synced concurrently")
+	f.DurationVar(&o.pollFast, "poll-interval", 100*time.Millisecond, "Swarm poll interval while attempts are active")
+	f.DurationVar(&o.pollSlow, "idle-poll-interval", 2*time.Second, "Swarm poll interval while nothing runs")
+	f.DurationVar(&o.resync, "resync-interval", 30*time.Second, "interval of the full resync of unfinished jobs")
+	f.DurationVar(&o.orphanGrace, "orphan-grace", time.Minute, "age after which a managed service no job accounts for is removed")
+	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&o.logFormat, "log-format", "text", "text or json")
+	return cmd
+}
+
+func (o serveOptions) validate() error {
+	switch {
+	case o.maxLogBytes < 1:
+		return usageErrorf("--max-log-bytes: must be positive")
+	case o.workers < 1:
+		return usageErrorf("--workers: must be at least 1")
+	case o.pollFast <= 0 || o.pollSlow < o.pollFast:
+		return usageErrorf("--poll-interval must be positive and --idle-poll-interval at least as long")
+	case o.resync <= 0:
+		return usageErrorf("--resync-interval: must be positive")
+	case o.orphanGrace < 0:
+		return usageErrorf("--orphan-grace: must not be negative")
+	}
+	return nil
+}
+
+func newLogger(env *cliEnv, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageErrorf("--log-level: %v", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(env.stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(env.stderr, opts)), nil
+	}
+	return nil, usageErrorf("--log-format: must be text or json, got %q", format)
+}
+
+// serve runs until ctx ends, then shuts down: HTTP first (waiters are
+// released), then the controller and the collector.
+func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	log, err := newLogger(env, o.logLevel, o.logFormat)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(o.dataDir, "swarmjob.db"))
+	if err != nil {
+		return fmt.Errorf("opening store: %w", err)
+	}
+	defer store.Close()
+
+	engine, err := dockerclient.New(dockerclient.FromEnv, dockerclient.WithAPIVersionNegotiation())
+	if err != nil {
+		return fmt.Errorf("configuring engine client: %w", err)
+	}
+	defer engine.Close()
+	if err := checkEngine(ctx, engine); err != nil {
+		// Not fatal: the engine may come later; /readyz reports it.
+		log.Warn("engine not ready", "err", err)
+	}
+
+	hub := &jobs.Hub{}
+	ctrl := controller.NewController(controller.Config{
+		Engine: engine, Store: store, Hub: hub, Logger: log,
+		PollFast: o.pollFast, PollSlow: o.pollSlow, Resync: o.resync, MaxLogBytes: o.maxLogBytes,
+	})
+	collector := gc.New(gc.Config{Engine: engine, Store: store, Logger: log, Grace: o.orphanGrace})
+	srv := api.NewServer(api.Config{
+		Store: store, Hub: hub, Enqueuer: ctrl, Logger: log,
+		Ready: func(ctx context.Context) error {
+			if err := store.Ping(ctx); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			return checkEngine(ctx, engine)
+		},
+	})
+
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("listening: %w", err)
+	}
+	// Requests see a context that ends at shutdown, so that long waits
+	// return instead of holding the shutdown up.
+	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
+	httpServer := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return reqCtx },
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := ctrl.Run(runCtx, o.workers); err != nil {
+			log.Error("controller stopped", "err", err)
+		}
+	})
+	wg.Go(func() { collector.Run(runCtx) })
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(ln) }()
+	log.Info("swarmjob serving", "addr", ln.Addr().String(), "data_dir", o.dataDir)
+
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		log.Error("http server stopped", "err", err)
+	}
+	log.Info("shutting down")
+	cancelRequests()
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if serr := httpServer.Shutdown(shutdownCtx); serr != nil {
+		log.Warn("http shutdown", "err", serr)
+	}
+	stop()
+	wg.Wait()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving http: %w", err)
+	}
+	return nil
+}
+
+// checkEngine reports whether the engine answers and is a Swarm manager.
+func checkEngine(ctx context.Context, engine *dockerclient.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	info, err := engine.Info(ctx, dockerclient.InfoOptions{})
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	sw := info.Info.Swarm
+	if sw.LocalNodeState != swarm.LocalNodeStateActive {
+		return fmt.Errorf("engine: swarm mode is %q, not active (run docker swarm init)", sw.LocalNodeState)
+	}
+	if !sw.ControlAvailable {
+		return errors.New("engine: this node is not a swarm manager")
+	}
+	return nil
+}

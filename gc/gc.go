@@ -1,0 +1,157 @@
+// Package gc is swarmjob's garbage collector: a loop of its own, apart from
+// the controller, that removes managed Swarm services nobody will ever
+// reconcile. The controller removes the services of the attempts it records;
+// the collector catches what falls outside that path: services whose job
+// record is gone, and services of attempts the store never recorded.
+package gc
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/swarm"
+	"github.com/moby/moby/client"
+
+	"github.com/swarmjob/swarmjob/jobs"
+)
+
+// Labels the collector reads; they match the controller's.
+const (
+	labelManaged = "io.swarmjob.managed"
+	labelJob     = "io.swarmjob.job"
+	labelIndex   = "io.swarmjob.index"
+	labelAttempt = "io.swarmjob.attempt"
+)
+
+// Engine is the part of the Engine API the collector uses.
+type Engine interface {
+	ServiceList(ctx context.Context, options client.ServiceListOptions) (client.ServiceListResult, error)
+	ServiceRemove(ctx context.Context, serviceID string, options client.ServiceRemoveOptions) (client.ServiceRemoveResult, error)
+}
+
+// JobReader is the part of the store the collector uses.
+type JobReader interface {
+	GetJobForSync(ctx context.Context, id string) (*jobs.Job, error)
+}
+
+// Collector removes orphaned managed services. Create it with New.
+type Collector struct {
+	engine   Engine
+	store    JobReader
+	log      *slog.Logger
+	now      func() time.Time
+	grace    time.Duration
+	interval time.Duration
+}
+
+// Config configures a Collector.
+type Config struct {
+	Engine Engine
+	Store  JobReader
+	Logger *slog.Logger
+	Now    func() time.Time
+	// Grace is how old an orphan must be before it is removed (default
+	// 1m): a service younger than that may belong to a create whose store
+	// write is in flight.
+	Grace time.Duration
+	// Interval between passes (default 30s).
+	Interval time.Duration
+}
+
+// New returns a Collector.
+func New(cfg Config) *Collector {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = time.Minute
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = 30 * time.Second
+	}
+	return &Collector{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, now: cfg.Now, grace: cfg.Grace, interval: cfg.Interval}
+}
+
+// Run collects every interval until ctx ends.
+func (c *Collector) Run(ctx context.Context) {
+	t := time.NewTicker(c.interval)
+	defer t.Stop()
+	for {
+		if n, err := c.Collect(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("garbage collection failed", "err", err)
+		} else if n > 0 {
+			c.log.Info("garbage collected orphaned services", "removed", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Collect makes one pass and returns how many services it removed.
+func (c *Collector) Collect(ctx context.Context) (int, error) {
+	res, err := c.engine.ServiceList(ctx, client.ServiceListOptions{
+		Filters: make(client.Filters).Add("label", labelManaged+"=true"),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("listing services: %w", err)
+	}
+	removed := 0
+	for _, s := range res.Items {
+		orphan, why, err := c.orphaned(ctx, s)
+		if err != nil {
+			return removed, err
+		}
+		if !orphan {
+			continue
+		}
+		if _, err := c.engine.ServiceRemove(ctx, s.ID, client.ServiceRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
+			return removed, fmt.Errorf("removing service %s: %w", s.ID, err)
+		}
+		c.log.Info("removed orphaned service", "service", s.Spec.Name, "job", s.Spec.Labels[labelJob], "why", why)
+		removed++
+	}
+	return removed, nil
+}
+
+// orphaned decides whether s is a service no one will reconcile.
+func (c *Collector) orphaned(ctx context.Context, s swarm.Service) (bool, string, error) {
+	if s.Spec.Labels[labelManaged] != "true" {
+		return false, "", nil // never touch what is not ours
+	}
+	if c.now().Sub(s.Meta.CreatedAt) < c.grace {
+		return false, "", nil
+	}
+	jobID := s.Spec.Labels[labelJob]
+	index, err1 := strconv.Atoi(s.Spec.Labels[labelIndex])
+	attempt, err2 := strconv.Atoi(s.Spec.Labels[labelAttempt])
+	if jobID == "" || err1 != nil || err2 != nil {
+		return true, "malformed labels", nil
+	}
+	j, err := c.store.GetJobForSync(ctx, jobID)
+	if jobs.IsNotFound(err) {
+		return true, "job record gone", nil
+	}
+	if err != nil {
+		return false, "", fmt.Errorf("reading job %s: %w", jobID, err)
+	}
+	for _, a := range j.Status.Attempts {
+		if a.Index == index && a.Attempt == attempt {
+			// The controller owns it; it removes it after recording.
+			return false, "", nil
+		}
+	}
+	// The store write of an attempt precedes its service's creation, so a
+	// service older than the grace period without a record was never
+	// swarmjob's to account for.
+	return true, "attempt not recorded", nil
+}
