@@ -1,0 +1,51 @@
+# swarmjob — run `make demo` for the main job, `make test` for every test.
+GO       ?= go
+BIN      := bin/swarmjob
+UNIT_PKGS = $(shell $(GO) list ./... | grep -v -e /tests -e /bench)
+FUZZTIME ?= 5s
+
+.PHONY: all build swarm-up swarm-down demo demo-stop test unit fuzz integration vet fmt bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/swarmjob
+
+## swarm-up: a local single-node Swarm and the test image (idempotent).
+swarm-up:
+	hack/swarm-up.sh
+
+## swarm-down: stop what swarm-up started.
+swarm-down:
+	hack/swarm-down.sh
+
+## demo: swarm, server in the background, one job run end to end.
+demo: swarm-up build
+	hack/demo.sh
+
+## demo-stop: stop the demo server.
+demo-stop:
+	hack/demo.sh stop
+
+## test: vet, unit tests, short fuzzing, integration tests on the real Swarm.
+test: vet unit fuzz integration
+
+vet:
+	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 $(UNIT_PKGS)
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzCapture$$' -fuzztime $(FUZZTIME) ./results/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCreateJob$$' -fuzztime $(FUZZTIME) ./api/
+
+integration: swarm-up
+	$(GO) test -race -count=1 -timeout 20m ./tests/...
+
+bench: swarm-up
+	$(GO) run ./bench
+
+clean:
+	rm -rf bin

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The swarmjob demo: start `swarmjob serve` in the background (embedded
+# store in ./data), run one job with `swarmjob run`, show its output and
+# final status. `hack/demo.sh stop` stops the server it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=bin/swarmjob
+DATA=${SWARMJOB_DATA_DIR:-./data}
+LISTEN=${SWARMJOB_LISTEN:-127.0.0.1:8080}
+export SWARMJOB_URL="http://$LISTEN"
+PIDFILE="$DATA/server.pid"
+LOG="$DATA/server.log"
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+if [[ "${1:-}" == stop ]]; then
+	if [[ -f "$PIDFILE" ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+		kill "$(cat "$PIDFILE")"
+		echo "demo: stopped swarmjob serve (pid $(cat "$PIDFILE"))"
+	else
+		echo "demo: no demo server running"
+	fi
+	rm -f "$PIDFILE"
+	exit 0
+fi
+
+mkdir -p "$DATA"
+if "$BIN" ls >/dev/null 2>&1; then
+	echo "demo: a swarmjob server already answers at $SWARMJOB_URL; using it"
+else
+	say "starting swarmjob serve --listen $LISTEN --data-dir $DATA (log: $LOG)"
+	nohup "$BIN" serve --listen "$LISTEN" --data-dir "$DATA" >>"$LOG" 2>&1 &
+	echo $! >"$PIDFILE"
+	for _ in $(seq 1 100); do
+		if curl -fsS "$SWARMJOB_URL/readyz" >/dev/null 2>&1; then break; fi
+		if ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+			echo "demo: server exited; last log lines:" >&2
+			tail -20 "$LOG" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+	curl -fsS "$SWARMJOB_URL/readyz" >/dev/null || { echo "demo: server not ready; see $LOG" >&2; exit 1; }
+fi
+
+say "swarmjob run swarmjob/busybox:test sh -c '…'   (a one-shot job on the Swarm)"
+set +e
+"$BIN" run --name demo --label demo=true swarmjob/busybox:test sh -c '
+	echo "hello from job $SWARMJOB_JOB_ID (attempt $SWARMJOB_ATTEMPT) on $(hostname)"
+	for i in 1 2 3; do echo "working... step $i"; sleep 0.3; done
+	echo "a warning on stderr" >&2
+	echo "done"'
+code=$?
+set -e
+echo "(swarmjob run exited with $code, the job's exit code)"
+
+say "swarmjob ls --label demo=true"
+"$BIN" ls --label demo=true
+
+id=$("$BIN" ls --label demo=true -q | head -1)
+say "final status of job $id"
+"$BIN" get "$id" | sed -n '/"status"/,$p'
+
+say "no service is left on the Swarm:"
+docker service ls --filter label=io.swarmjob.managed=true
+
+cat <<EOT
+
+The server keeps running in the background ($SWARMJOB_URL, store in $DATA).
+Try:   $BIN run swarmjob/busybox:test sh -c 'echo hi; exit 3'; echo "exit: \$?"
+Stop:  make demo-stop
+EOT
