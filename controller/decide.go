@@ -267,7 +267,7 @@ func deriveStatus(j *jobs.Job, now time.Time) jobs.Status {
 func observe(a jobs.Attempt, o observedAttempt) jobs.Attempt {
 	a.ServiceID = o.ServiceID
 	if t := o.Task; t != nil {
-		a.Task, a.Node, a.State = t.ID, t.NodeID, jobs.AttemptState(t.State)
+		a.Task, a.Node, a.State = t.ID, t.Node, jobs.AttemptState(t.State)
 		if t.started() && a.StartedAt == nil {
 			a.StartedAt = ptr(t.Timestamp)
 		}

@@ -44,7 +44,7 @@ func finished(n int, state jobs.AttemptState, finishedAt float64, removed bool) 
 func obs(n int, state swarm.TaskState, exit *int, errText string) observedAttempt {
 	o := observedAttempt{JobID: "j1", Attempt: n, ServiceID: "svc" + string(rune('0'+n)), Service: ServiceName("j1", 0, n)}
 	if state != "" {
-		o.Task = &observedTask{ID: "task" + string(rune('0'+n)), NodeID: "node1", State: state, ExitCode: exit, Err: errText,
+		o.Task = &observedTask{ID: "task" + string(rune('0'+n)), NodeID: "n1", Node: "node1", State: state, ExitCode: exit, Err: errText,
 			Timestamp: at(float64(n) + 0.5), CreatedAt: at(float64(n) + 0.1),
 			HasContainer: state != swarm.TaskStateRejected && state != swarm.TaskStatePending}
 	}

@@ -28,8 +28,10 @@ type observedAttempt struct {
 // observedTask is the current state of an attempt's task. Swarm keeps no
 // history, so only the current state is known.
 type observedTask struct {
-	ID        string
-	NodeID    string
+	ID     string
+	NodeID string
+	// Node is the node's hostname, or its ID when the hostname is unknown.
+	Node      string
 	State     swarm.TaskState
 	Err       string
 	Message   string
@@ -85,6 +87,9 @@ type observer struct {
 	current *snapshot
 	sigs    map[string]string
 	ready   chan struct{}
+
+	// nodes maps node IDs to hostnames; only the poll goroutine uses it.
+	nodes map[string]string
 }
 
 func newObserver(engine Engine, log *slog.Logger, fast, slow time.Duration, now func() time.Time, onChange func(string)) *observer {
@@ -92,6 +97,7 @@ func newObserver(engine Engine, log *slog.Logger, fast, slow time.Duration, now 
 		engine: engine, log: log, fast: fast, slow: slow, now: now, onChange: onChange,
 		kick:  make(chan struct{}, 1),
 		sigs:  map[string]string{},
+		nodes: map[string]string{},
 		ready: make(chan struct{}),
 	}
 }
@@ -177,7 +183,8 @@ func (o *observer) poll(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("listing services: %w", err)
 	}
-	snap := buildSnapshot(takenAt, services.Items, tasks.Items)
+	o.resolveNodes(ctx, tasks.Items)
+	snap := buildSnapshot(takenAt, services.Items, tasks.Items, o.nodes)
 
 	sigs := make(map[string]string, len(snap.byJob))
 	var changed []string
@@ -208,7 +215,7 @@ func (o *observer) poll(ctx context.Context) (bool, error) {
 
 // buildSnapshot joins services and tasks by service ID. Objects without
 // well-formed swarmjob labels are ignored: they are not ours.
-func buildSnapshot(takenAt time.Time, services []swarm.Service, tasks []swarm.Task) *snapshot {
+func buildSnapshot(takenAt time.Time, services []swarm.Service, tasks []swarm.Task, nodes map[string]string) *snapshot {
 	latest := make(map[string]*swarm.Task, len(tasks))
 	for i := range tasks {
 		t := &tasks[i]
@@ -229,6 +236,10 @@ func buildSnapshot(takenAt time.Time, services []swarm.Service, tasks []swarm.Ta
 		}
 		if t, ok := latest[s.ID]; ok {
 			oa.Task = observeTask(t)
+			oa.Task.Node = t.NodeID
+			if name := nodes[t.NodeID]; name != "" {
+				oa.Task.Node = name
+			}
 		}
 		snap.byJob[jobID] = append(snap.byJob[jobID], oa)
 	}
@@ -270,4 +281,32 @@ func signature(atts []observedAttempt) string {
 		b.WriteByte(';')
 	}
 	return b.String()
+}
+
+// resolveNodes refreshes the node hostnames when a task runs on a node not
+// seen before: one NodeList call then, none in the steady state.
+func (o *observer) resolveNodes(ctx context.Context, tasks []swarm.Task) {
+	unknown := false
+	for _, t := range tasks {
+		if _, ok := o.nodes[t.NodeID]; t.NodeID != "" && !ok {
+			unknown = true
+			break
+		}
+	}
+	if !unknown {
+		return
+	}
+	res, err := o.engine.NodeList(ctx, client.NodeListOptions{})
+	if err != nil {
+		o.log.Debug("listing nodes failed; showing node IDs", "err", err)
+		return
+	}
+	for _, n := range res.Items {
+		o.nodes[n.ID] = n.Description.Hostname
+	}
+	for _, t := range tasks {
+		if _, ok := o.nodes[t.NodeID]; !ok {
+			o.nodes[t.NodeID] = "" // a node gone from the swarm: do not ask again
+		}
+	}
 }

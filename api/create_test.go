@@ -1,0 +1,307 @@
+package api
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/swarmjob/swarmjob/api/types"
+	"github.com/swarmjob/swarmjob/jobs"
+)
+
+func TestCreateJob(t *testing.T) {
+	tests := []struct {
+		name        string
+		body        string
+		contentType string
+		want        types.Job
+		wantSpec    jobs.Spec
+	}{
+		{
+			name:        "minimal request gets defaults",
+			body:        `{"image":"busybox"}`,
+			contentType: "application/json",
+			want: types.Job{
+				ID:        "job-1",
+				CreatedAt: testNow,
+				Spec: types.JobSpec{
+					Image:        "busybox",
+					BackoffLimit: ptr(0),
+					Backoff:      &types.Backoff{InitialMs: ptr[int64](1000), MaxMs: ptr[int64](60000)},
+				},
+				Status: types.JobStatus{Phase: types.PhasePending, Attempts: []types.Attempt{}},
+			},
+			wantSpec: jobs.Spec{
+				Image:   "busybox",
+				Backoff: jobs.Backoff{Initial: time.Second, Max: time.Minute},
+			},
+		},
+		{
+			name: "every field, no Content-Type",
+			body: `{"name":"nightly-report","labels":{"team":"data"},"image":"swarmjob/busybox:test",
+				"command":["sh","-c"],"args":["echo hi"],"env":{"GREETING":"hello"},"workingDir":"/tmp","user":"1000:1000",
+				"backoffLimit":3,"backoff":{"initialMs":500,"maxMs":2000},"activeDeadlineSeconds":60,
+				"resources":{"limits":{"cpus":1.5,"memoryBytes":67108864},"reservations":{"cpus":0.5}},
+				"placement":{"constraints":["node.role==worker"]},"networks":["backend"]}`,
+			want: types.Job{
+				ID:        "job-1",
+				Name:      "nightly-report",
+				Labels:    map[string]string{"team": "data"},
+				CreatedAt: testNow,
+				Spec: types.JobSpec{
+					Image:                 "swarmjob/busybox:test",
+					Command:               []string{"sh", "-c"},
+					Args:                  []string{"echo hi"},
+					Env:                   map[string]string{"GREETING": "hello"},
+					WorkingDir:            "/tmp",
+					User:                  "1000:1000",
+					BackoffLimit:          ptr(3),
+					Backoff:               &types.Backoff{InitialMs: ptr[int64](500), MaxMs: ptr[int64](2000)},
+					ActiveDeadlineSeconds: ptr[int64](60),
+					Resources: &types.Resources{
+						Limits:       &types.ResourceAmounts{CPUs: 1.5, MemoryBytes: 64 << 20},
+						Reservations: &types.ResourceAmounts{CPUs: 0.5},
+					},
+					Placement: &types.Placement{Constraints: []string{"node.role==worker"}},
+					Networks:  []string{"backend"},
+				},
+				Status: types.JobStatus{Phase: types.PhasePending, Attempts: []types.Attempt{}},
+			},
+			wantSpec: jobs.Spec{
+				Image:                 "swarmjob/busybox:test",
+				Command:               []string{"sh", "-c"},
+				Args:                  []string{"echo hi"},
+				Env:                   map[string]string{"GREETING": "hello"},
+				WorkingDir:            "/tmp",
+				User:                  "1000:1000",
+				BackoffLimit:          3,
+				Backoff:               jobs.Backoff{Initial: 500 * time.Millisecond, Max: 2 * time.Second},
+				ActiveDeadlineSeconds: 60,
+				Resources: jobs.Resources{
+					Limits:       jobs.ResourceAmounts{CPUs: 1.5, MemoryBytes: 64 << 20},
+					Reservations: jobs.ResourceAmounts{CPUs: 0.5},
+				},
+				Placement: jobs.Placement{Constraints: []string{"node.role==worker"}},
+				Networks:  []string{"backend"},
+			},
+		},
+		{
+			name:        "only initialMs: maxMs defaults to at least it",
+			body:        `{"image":"busybox","backoff":{"initialMs":120000}}`,
+			contentType: "application/json; charset=utf-8",
+			want: types.Job{
+				ID:        "job-1",
+				CreatedAt: testNow,
+				Spec: types.JobSpec{
+					Image:        "busybox",
+					BackoffLimit: ptr(0),
+					Backoff:      &types.Backoff{InitialMs: ptr[int64](120000), MaxMs: ptr[int64](120000)},
+				},
+				Status: types.JobStatus{Phase: types.PhasePending, Attempts: []types.Attempt{}},
+			},
+			wantSpec: jobs.Spec{
+				Image:   "busybox",
+				Backoff: jobs.Backoff{Initial: 2 * time.Minute, Max: 2 * time.Minute},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			var hdr []string
+			if tt.contentType != "" {
+				hdr = []string{"Content-Type", tt.contentType}
+			}
+			rec := e.do(http.MethodPost, "/v1/jobs", tt.body, hdr...)
+			if rec.Code != http.StatusCreated {
+				t.Fatalf("status = %d, want 201; body %s", rec.Code, rec.Body)
+			}
+			if loc := rec.Header().Get("Location"); loc != "/v1/jobs/job-1" {
+				t.Errorf("Location = %q, want /v1/jobs/job-1", loc)
+			}
+			got := decodeBody[types.Job](t, rec)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("response job (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff([]string{"job-1"}, e.enq.enqueued()); diff != "" {
+				t.Errorf("enqueued (-want +got):\n%s", diff)
+			}
+			stored := e.store.get("job-1")
+			if stored == nil {
+				t.Fatal("job-1 not stored")
+			}
+			if diff := cmp.Diff(tt.wantSpec, stored.Spec); diff != "" {
+				t.Errorf("stored spec (-want +got):\n%s", diff)
+			}
+			if stored.Status.Phase != jobs.PhasePending {
+				t.Errorf("stored phase = %q, want Pending", stored.Status.Phase)
+			}
+			if !stored.CreatedAt.Equal(testNow) || stored.CreatedAt.Location() != time.UTC {
+				t.Errorf("stored CreatedAt = %v, want %v in UTC", stored.CreatedAt, testNow)
+			}
+		})
+	}
+}
+
+// TestCreateJobBadInput covers the bad input of ISSUE2 section 9: each is a
+// 4xx whose message names the problem, nothing is stored, and the server
+// keeps serving.
+func TestCreateJobBadInput(t *testing.T) {
+	big := `{"image":"busybox","args":["` + strings.Repeat("a", 1<<20) + `"]}`
+	tests := []struct {
+		name        string
+		body        string
+		contentType string
+		wantStatus  int
+		wantCode    string
+		wantMsg     []string
+	}{
+		{"malformed JSON", `{"image":"busybox",}`, "", 400, types.CodeInvalid, []string{"malformed JSON", "byte offset 20"}},
+		{"bad token", `{"image" "busybox"}`, "", 400, types.CodeInvalid, []string{"malformed JSON", "byte offset 10"}},
+		{"truncated JSON", `{"image":`, "", 400, types.CodeInvalid, []string{"unexpected end of input", "byte offset 9"}},
+		{"empty body", ``, "", 400, types.CodeInvalid, []string{"request body", "empty"}},
+		{"not an object", `["busybox"]`, "", 400, types.CodeInvalid, []string{"request body: must be a JSON object, got array"}},
+		{"trailing data", `{"image":"busybox"} {"image":"x"}`, "", 400, types.CodeInvalid, []string{"unexpected data after the JSON object", "byte offset 19"}},
+		{"trailing garbage", `{"image":"busybox"}x`, "", 400, types.CodeInvalid, []string{"unexpected data after the JSON object"}},
+		{"unknown field", `{"image":"busybox","foo":1}`, "", 400, types.CodeInvalid, []string{`unknown field "foo"`}},
+		{"unknown nested field", `{"image":"busybox","backoff":{"initial":1}}`, "", 400, types.CodeInvalid, []string{`unknown field "initial"`}},
+		{"missing image", `{"name":"x"}`, "", 400, types.CodeInvalid, []string{"image: is required"}},
+		{"null body", `null`, "", 400, types.CodeInvalid, []string{"image: is required"}},
+		{"image of wrong type", `{"image":5}`, "", 400, types.CodeInvalid, []string{"image: must be a string, got number"}},
+		{"backoffLimit of wrong type", `{"image":"busybox","backoffLimit":"3"}`, "", 400, types.CodeInvalid, []string{"backoffLimit: must be an integer", "got string"}},
+		{"backoffLimit fractional", `{"image":"busybox","backoffLimit":1.5}`, "", 400, types.CodeInvalid, []string{"backoffLimit: must be an integer", "got number 1.5"}},
+		{"backoff of wrong type", `{"image":"busybox","backoff":5}`, "", 400, types.CodeInvalid, []string{"backoff: must be an object, got number"}},
+		{"initialMs of wrong type", `{"image":"busybox","backoff":{"initialMs":"1s"}}`, "", 400, types.CodeInvalid, []string{"backoff.initialMs: must be an integer"}},
+		{"label value of wrong type", `{"image":"busybox","labels":{"a":1}}`, "", 400, types.CodeInvalid, []string{"labels: each value must be a string, got number"}},
+		{"arg of wrong type", `{"image":"busybox","args":["a",2]}`, "", 400, types.CodeInvalid, []string{"args: each element must be a string, got number"}},
+		{"constraint of wrong type", `{"image":"busybox","placement":{"constraints":[true]}}`, "", 400, types.CodeInvalid, []string{"placement.constraints: each element must be a string, got bool"}},
+		{"args of wrong type", `{"image":"busybox","args":"echo hi"}`, "", 400, types.CodeInvalid, []string{"args: must be an array, got string"}},
+		{"labels of wrong type", `{"image":"busybox","labels":["a"]}`, "", 400, types.CodeInvalid, []string{"labels: must be an object, got array"}},
+		{"negative backoffLimit", `{"image":"busybox","backoffLimit":-1}`, "", 400, types.CodeInvalid, []string{"backoffLimit: must be between 0 and 1000, got -1"}},
+		{"backoffLimit too large", `{"image":"busybox","backoffLimit":1001}`, "", 400, types.CodeInvalid, []string{"backoffLimit: must be between 0 and 1000, got 1001"}},
+		{"negative initialMs", `{"image":"busybox","backoff":{"initialMs":-1}}`, "", 400, types.CodeInvalid, []string{"backoff.initialMs: must be at least 1, got -1"}},
+		{"zero initialMs", `{"image":"busybox","backoff":{"initialMs":0}}`, "", 400, types.CodeInvalid, []string{"backoff.initialMs: must be at least 1, got 0"}},
+		{"huge initialMs", `{"image":"busybox","backoff":{"initialMs":9223372036854775807}}`, "", 400, types.CodeInvalid, []string{"backoff.initialMs: must be at most 86400000"}},
+		{"negative maxMs", `{"image":"busybox","backoff":{"maxMs":-5}}`, "", 400, types.CodeInvalid, []string{"backoff.maxMs: must be at least 1, got -5"}},
+		{"maxMs below initialMs", `{"image":"busybox","backoff":{"initialMs":2000,"maxMs":1000}}`, "", 400, types.CodeInvalid, []string{"backoff.maxMs: must not be less than backoff.initialMs"}},
+		{"negative activeDeadlineSeconds", `{"image":"busybox","activeDeadlineSeconds":-1}`, "", 400, types.CodeInvalid, []string{"activeDeadlineSeconds: must be positive, got -1"}},
+		{"zero activeDeadlineSeconds", `{"image":"busybox","activeDeadlineSeconds":0}`, "", 400, types.CodeInvalid, []string{"activeDeadlineSeconds: must be positive, got 0"}},
+		{"activeDeadlineSeconds too large", `{"image":"busybox","activeDeadlineSeconds":99999999999}`, "", 400, types.CodeInvalid, []string{"activeDeadlineSeconds: must be between 1 and"}},
+		{"negative limits.cpus", `{"image":"busybox","resources":{"limits":{"cpus":-1}}}`, "", 400, types.CodeInvalid, []string{"resources.limits.cpus:"}},
+		{"negative limits.memoryBytes", `{"image":"busybox","resources":{"limits":{"memoryBytes":-1}}}`, "", 400, types.CodeInvalid, []string{"resources.limits.memoryBytes: must not be negative"}},
+		{"negative reservations.cpus", `{"image":"busybox","resources":{"reservations":{"cpus":-0.5}}}`, "", 400, types.CodeInvalid, []string{"resources.reservations.cpus:"}},
+		{"negative reservations.memoryBytes", `{"image":"busybox","resources":{"reservations":{"memoryBytes":-1}}}`, "", 400, types.CodeInvalid, []string{"resources.reservations.memoryBytes: must not be negative"}},
+		{"memoryBytes too big for int64", `{"image":"busybox","resources":{"limits":{"memoryBytes":1e30}}}`, "", 400, types.CodeInvalid, []string{"resources.limits.memoryBytes: must be an integer"}},
+		{"reserved env", `{"image":"busybox","env":{"SWARMJOB_JOB_ID":"x"}}`, "", 400, types.CodeInvalid, []string{"env: name \"SWARMJOB_JOB_ID\" is reserved"}},
+		{"relative workingDir", `{"image":"busybox","workingDir":"tmp"}`, "", 400, types.CodeInvalid, []string{"workingDir:"}},
+		{"bad name", `{"image":"busybox","name":"-x-"}`, "", 400, types.CodeInvalid, []string{"name:"}},
+		{"body over 1 MiB", big, "application/json", 413, types.CodeTooLarge, []string{"request body", "1048576 bytes"}},
+		{"wrong Content-Type", `{"image":"busybox"}`, "text/plain", 415, types.CodeUnsupported, []string{"Content-Type", "application/json", "text/plain"}},
+		{"form Content-Type", `image=busybox`, "application/x-www-form-urlencoded", 415, types.CodeUnsupported, []string{"Content-Type"}},
+		{"unparsable Content-Type", `{"image":"busybox"}`, "application/", 415, types.CodeUnsupported, []string{"Content-Type"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			var hdr []string
+			if tt.contentType != "" {
+				hdr = []string{"Content-Type", tt.contentType}
+			}
+			rec := e.do(http.MethodPost, "/v1/jobs", tt.body, hdr...)
+			wantError(t, rec, tt.wantStatus, tt.wantCode, tt.wantMsg...)
+			if got := e.enq.enqueued(); len(got) != 0 {
+				t.Errorf("enqueued %v for a rejected request", got)
+			}
+			if e.store.get("job-1") != nil {
+				t.Error("a rejected request stored a job")
+			}
+
+			// The server keeps serving.
+			job := e.createJob(`{"image":"busybox"}`)
+			if job.Status.Phase != types.PhasePending {
+				t.Errorf("follow-up job phase = %q, want Pending", job.Status.Phase)
+			}
+		})
+	}
+}
+
+func TestCreateJobBodyLimitIsConfigurable(t *testing.T) {
+	e := newTestEnv(t, func(c *Config) { c.MaxBodyBytes = 64 })
+	rec := e.do(http.MethodPost, "/v1/jobs", `{"image":"busybox","args":["`+strings.Repeat("x", 64)+`"]}`)
+	wantError(t, rec, http.StatusRequestEntityTooLarge, types.CodeTooLarge, "must be at most 64 bytes")
+}
+
+func TestCreateJobStoreErrors(t *testing.T) {
+	tests := []struct {
+		name       string
+		err        error
+		wantStatus int
+		wantCode   string
+		wantMsg    string
+		wantLogged bool
+	}{
+		{"internal error is hidden and logged", errors.New("disk I/O error at /data/swarmjob.db"), 500, types.CodeInternal, "internal error", true},
+		{"conflict", jobs.Errorf(jobs.ECONFLICT, "job %q exists", "job-1"), 409, types.CodeConflict, `job "job-1" exists`, false},
+		{"unavailable", jobs.Errorf(jobs.EUNAVAIL, "store is closing"), 503, types.CodeUnavailable, "store is closing", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			e.store.setFail("CreateJob", tt.err)
+			rec := e.do(http.MethodPost, "/v1/jobs", `{"image":"busybox"}`)
+			body := wantError(t, rec, tt.wantStatus, tt.wantCode, tt.wantMsg)
+			if strings.Contains(body.Message, "/data") {
+				t.Errorf("message %q leaks internal details", body.Message)
+			}
+			if got := e.enq.enqueued(); len(got) != 0 {
+				t.Errorf("enqueued %v although the job was not stored", got)
+			}
+			logged := e.logs.findRecord(t, "request failed")
+			if (logged != nil) != tt.wantLogged {
+				t.Errorf("logged = %v, want %v", logged, tt.wantLogged)
+			}
+			if logged != nil && !strings.Contains(logged["err"].(string), "disk I/O error") {
+				t.Errorf("log record %v lacks the error", logged)
+			}
+		})
+	}
+}
+
+// Over a real connection, a rejected oversized body does not stop the server
+// from answering the next request, on the same client.
+func TestCreateJobOversizedBodyOverTheNetwork(t *testing.T) {
+	e := newTestEnv(t)
+	ts := httptest.NewServer(e.srv.Handler())
+	defer ts.Close()
+	c := ts.Client()
+
+	big := `{"image":"busybox","args":["` + strings.Repeat("a", 3<<20) + `"]}`
+	for i, tc := range []struct {
+		body       string
+		wantStatus int
+	}{
+		{big, http.StatusRequestEntityTooLarge},
+		{`{"image":"busybox"}`, http.StatusCreated},
+		{big, http.StatusRequestEntityTooLarge},
+		{`{"image":"busybox"}`, http.StatusCreated},
+	} {
+		resp, err := c.Post(ts.URL+"/v1/jobs", "application/json", strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("request %d: reading body: %v", i, err)
+		}
+		if resp.StatusCode != tc.wantStatus {
+			t.Errorf("request %d: status %d, want %d; body %s", i, resp.StatusCode, tc.wantStatus, b)
+		}
+	}
+}

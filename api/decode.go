@@ -1,0 +1,202 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/swarmjob/swarmjob/api/types"
+	"github.com/swarmjob/swarmjob/jobs"
+)
+
+// createJob is a decoded, converted, defaulted and validated body of
+// POST /v1/jobs.
+type createJob struct {
+	Name   string
+	Labels map[string]string
+	Spec   jobs.Spec
+}
+
+// decodeCreateJob reads one types.CreateJobRequest from body and turns it
+// into a valid createJob. Every problem of the input is a *jobs.Error whose
+// message names the offending field: EINVALID, or ETOOLARGE when body is an
+// http.MaxBytesReader that hit its limit. It never panics, whatever body
+// holds (FuzzDecodeCreateJob).
+func decodeCreateJob(body io.Reader) (createJob, error) {
+	var req types.CreateJobRequest
+	if err := decodeJSON(body, &req); err != nil {
+		return createJob{}, err
+	}
+	spec, err := specFromWire(req.JobSpec)
+	if err != nil {
+		return createJob{}, err
+	}
+	spec.Defaults()
+	if err := jobs.Validate(req.Name, req.Labels, spec); err != nil {
+		return createJob{}, err
+	}
+	return createJob{Name: req.Name, Labels: req.Labels, Spec: spec}, nil
+}
+
+// decodeJSON decodes exactly one JSON object from body into v, rejecting
+// unknown fields and anything but white space after the object.
+func decodeJSON(body io.Reader, v any) error {
+	cr := &countingReader{r: body}
+	dec := json.NewDecoder(cr)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err, cr.n)
+	}
+	end := dec.InputOffset()
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if err == nil || !isTooLarge(err) {
+			return jobs.Errorf(jobs.EINVALID, "request body: unexpected data after the JSON object at byte offset %d", end)
+		}
+		return decodeError(err, cr.n)
+	}
+	return nil
+}
+
+// decodeError turns an error of json.Decoder.Decode into a *jobs.Error that
+// names the field or the byte offset of the problem. read is the number of
+// bytes read from the body when the error happened.
+func decodeError(err error, read int64) error {
+	var (
+		syntaxErr *json.SyntaxError
+		typeErr   *json.UnmarshalTypeError
+		tooLarge  *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &tooLarge):
+		return jobs.Errorf(jobs.ETOOLARGE, "request body: must be at most %d bytes", tooLarge.Limit)
+	case errors.Is(err, io.EOF):
+		return jobs.Errorf(jobs.EINVALID, "request body: is empty; a JSON object is required")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return jobs.Errorf(jobs.EINVALID, "request body: malformed JSON: unexpected end of input at byte offset %d", read)
+	case errors.As(err, &syntaxErr):
+		return jobs.Errorf(jobs.EINVALID, "request body: malformed JSON at byte offset %d: %s", syntaxErr.Offset, syntaxErr.Error())
+	case errors.As(err, &typeErr):
+		field := wireFieldPath(typeErr.Field)
+		if field == "" {
+			return jobs.Errorf(jobs.EINVALID, "request body: must be a JSON object, got %s", typeErr.Value)
+		}
+		// encoding/json names a map or array field when one of its
+		// values has the wrong type; say so.
+		if ft := requestFieldType(field); ft != nil && typeErr.Type != nil && ft.Elem() == typeErr.Type {
+			what := "element"
+			if ft.Kind() == reflect.Map {
+				what = "value"
+			}
+			return jobs.Errorf(jobs.EINVALID, "%s: each %s must be %s, got %s", field, what, jsonTypeName(typeErr.Type), typeErr.Value)
+		}
+		return jobs.Errorf(jobs.EINVALID, "%s: must be %s, got %s", field, jsonTypeName(typeErr.Type), typeErr.Value)
+	}
+	// encoding/json reports unknown fields with a plain error:
+	// `json: unknown field "foo"`.
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if strings.HasPrefix(msg, "unknown field ") {
+		return jobs.Errorf(jobs.EINVALID, "%s", msg)
+	}
+	// Anything else is a failure to read the body, such as a client that
+	// hung up; it is still the request that is bad.
+	return jobs.Errorf(jobs.EINVALID, "request body: %s", msg)
+}
+
+// wireFieldPath turns the Go-side path of json.UnmarshalTypeError.Field
+// into the JSON path users wrote: encoding/json names a field promoted from
+// an embedded struct with the struct's Go name in front ("JobSpec.image").
+func wireFieldPath(field string) string {
+	return strings.TrimPrefix(field, "JobSpec.")
+}
+
+// requestFieldType returns the type of the map or slice field at the JSON
+// path (such as "placement.constraints") of types.CreateJobRequest, or nil
+// when the path names no such field.
+func requestFieldType(path string) reflect.Type {
+	t := reflect.TypeFor[types.CreateJobRequest]()
+	for name := range strings.SplitSeq(path, ".") {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return nil
+		}
+		found := false
+		for _, f := range reflect.VisibleFields(t) {
+			if tag, _, _ := strings.Cut(f.Tag.Get("json"), ","); tag == name {
+				t, found = f.Type, true
+				break
+			}
+		}
+		if !found {
+			return nil
+		}
+	}
+	if t.Kind() != reflect.Map && t.Kind() != reflect.Slice {
+		return nil
+	}
+	return t
+}
+
+// jsonTypeName says in words which JSON value a Go type takes.
+func jsonTypeName(t reflect.Type) string {
+	if t == nil {
+		return "a different type"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return fmt.Sprintf("an integer (%d-bit)", t.Bits())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return fmt.Sprintf("a non-negative integer (%d-bit)", t.Bits())
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return t.String()
+}
+
+func isTooLarge(err error) bool {
+	var tooLarge *http.MaxBytesError
+	return errors.As(err, &tooLarge)
+}
+
+// checkJSONContentType accepts a request without Content-Type or with
+// application/json (parameters such as charset allowed).
+func checkJSONContentType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return jobs.Errorf(types.CodeUnsupported, "Content-Type: must be application/json, got %q", ct)
+	}
+	return nil
+}
+
+// countingReader counts the bytes read through it, to place errors.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,149 @@
+// Package api serves swarmjob's REST API over HTTP.
+//
+// The server is a thin layer over jobs.Store: it decodes and validates
+// requests, converts the wire types of package api/types to and from the
+// domain types of package jobs (convert.go), and wakes the controller through
+// an Enqueuer. It never talks to the Engine. All routes are declared in
+// routes; every error leaves through writeError, which holds the one mapping
+// from domain error codes to HTTP statuses.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/swarmjob/swarmjob/jobs"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxBodyBytes = 1 << 20
+	DefaultMaxWait      = 10 * time.Minute
+)
+
+// DefaultWaitTimeout is the wait of GET /v1/jobs/{id}/wait without ?timeout.
+const DefaultWaitTimeout = 30 * time.Second
+
+// MaxListLimit is the largest ?limit GET /v1/jobs accepts.
+const MaxListLimit = 500
+
+// HeaderTerminal is set on every answer of GET /v1/jobs/{id}/wait to "true"
+// when the returned job is in a terminal phase and to "false" otherwise.
+const HeaderTerminal = "X-Swarmjob-Terminal"
+
+// readyTimeout bounds one readiness check, so that a hanging engine makes
+// /readyz answer 503 instead of hanging the prober.
+const readyTimeout = 5 * time.Second
+
+// Enqueuer wakes the controller for a job. Enqueue must not block; it is
+// called from request handlers, concurrently.
+type Enqueuer interface{ Enqueue(id string) }
+
+// Config holds the dependencies of a Server. Store and Enqueuer are required;
+// every other field has a default.
+type Config struct {
+	Store jobs.Store
+	// Hub wakes waiters of GET /v1/jobs/{id}/wait. The controller calls
+	// Hub.Notify(id) whenever it changes a job's status, so it must share
+	// this Hub. Default: a new Hub.
+	Hub      *jobs.Hub
+	Enqueuer Enqueuer
+	// Ready reports whether the store and engine can serve; a nil error
+	// means ready. Default: always ready.
+	Ready  func(ctx context.Context) error
+	Logger *slog.Logger // default: discard
+	// Now is the clock that stamps new jobs. Default: time.Now.
+	Now func() time.Time
+	// NewID returns a new job ID. Default: uuid.NewString.
+	NewID func() string
+	// MaxBodyBytes caps request bodies. Default: DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// MaxWait caps ?timeout of GET /v1/jobs/{id}/wait. Default:
+	// DefaultMaxWait. The http.Server's WriteTimeout, if any, should exceed
+	// it; the wait handler extends the write deadline where it can.
+	MaxWait time.Duration
+}
+
+// Server is the HTTP API. It holds no per-request state; its handler is safe
+// for concurrent use.
+type Server struct {
+	store    jobs.Store
+	hub      *jobs.Hub
+	enqueuer Enqueuer
+	ready    func(ctx context.Context) error
+	log      *slog.Logger
+	now      func() time.Time
+	newID    func() string
+	maxBody  int64
+	maxWait  time.Duration
+
+	handler http.Handler
+}
+
+// NewServer returns a Server for cfg, with defaults filled in. It panics if
+// cfg.Store or cfg.Enqueuer is nil, as both are wiring errors.
+func NewServer(cfg Config) *Server {
+	if cfg.Store == nil {
+		panic("api: Config.Store is nil")
+	}
+	if cfg.Enqueuer == nil {
+		panic("api: Config.Enqueuer is nil")
+	}
+	s := &Server{
+		store:    cfg.Store,
+		hub:      cfg.Hub,
+		enqueuer: cfg.Enqueuer,
+		ready:    cfg.Ready,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		newID:    cfg.NewID,
+		maxBody:  cfg.MaxBodyBytes,
+		maxWait:  cfg.MaxWait,
+	}
+	if s.hub == nil {
+		s.hub = &jobs.Hub{}
+	}
+	if s.ready == nil {
+		s.ready = func(context.Context) error { return nil }
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = uuid.NewString
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.maxWait <= 0 {
+		s.maxWait = DefaultMaxWait
+	}
+	s.handler = s.logRequests(s.recoverPanics(s.jsonMuxErrors(s.routes())))
+	return s
+}
+
+// Handler returns the http.Handler serving the whole API, middleware
+// included. It is the same value on every call.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// routes is the route table of the API: every route is here.
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/jobs", s.handleCreateJob)
+	mux.HandleFunc("GET /v1/jobs", s.handleListJobs)
+	mux.HandleFunc("GET /v1/jobs/{id}", s.handleGetJob)
+	mux.HandleFunc("DELETE /v1/jobs/{id}", s.handleDeleteJob)
+	mux.HandleFunc("GET /v1/jobs/{id}/logs", s.handleJobLogs)
+	mux.HandleFunc("GET /v1/jobs/{id}/wait", s.handleWaitJob)
+	mux.HandleFunc("POST /v1/jobs/{id}/cancel", s.handleCancelJob)
+	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	return mux
+}
