@@ -27,8 +27,8 @@ import (
 const testImage = "swarmjob/busybox:test"
 
 var (
-	binary string         // the swarmjob binary under test
-	shared *server        // one server for the tests that need no server of their own
+	binary string  // the swarmjob binary under test
+	shared *server // one server for the tests that need no server of their own
 	engine *dockerclient.Client
 )
 
