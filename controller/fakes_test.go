@@ -1,0 +1,209 @@
+package controller
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/swarm"
+	"github.com/moby/moby/client"
+
+	"github.com/swarmjob/swarmjob/jobs"
+)
+
+// journal is an ordered record of the I/O the controller did, shared by the
+// fake engine and the recording store, so tests can check ordering rules.
+type journal struct {
+	mu      sync.Mutex
+	entries []string
+}
+
+func (j *journal) add(format string, args ...any) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.entries = append(j.entries, fmt.Sprintf(format, args...))
+}
+
+func (j *journal) list() []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return append([]string(nil), j.entries...)
+}
+
+// index returns the position of the first entry with prefix, or -1.
+func (j *journal) index(prefix string) int {
+	for i, e := range j.list() {
+		if strings.HasPrefix(e, prefix) {
+			return i
+		}
+	}
+	return -1
+}
+
+// fakeEngine is an in-memory Swarm: services with one task each, whose
+// state tests set by hand.
+type fakeEngine struct {
+	mu       sync.Mutex
+	log      *journal
+	now      func() time.Time
+	services map[string]*fakeService // by ID
+	nextID   int
+	// createErr, when set, is returned by the next ServiceCreate.
+	createErr error
+}
+
+type fakeService struct {
+	svc  swarm.Service
+	task swarm.Task
+	logs string // lines "stdout:text" or "stderr:text"
+}
+
+func newFakeEngine(log *journal, now func() time.Time) *fakeEngine {
+	return &fakeEngine{log: log, now: now, services: map[string]*fakeService{}}
+}
+
+func (e *fakeEngine) ServiceCreate(_ context.Context, o client.ServiceCreateOptions) (client.ServiceCreateResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.log.add("create %s", o.Spec.Name)
+	if err := e.createErr; err != nil {
+		e.createErr = nil
+		return client.ServiceCreateResult{}, err
+	}
+	for _, s := range e.services {
+		if s.svc.Spec.Name == o.Spec.Name {
+			return client.ServiceCreateResult{}, cerrdefs.ErrConflict.WithMessage("name conflicts with an existing object")
+		}
+	}
+	e.nextID++
+	id := fmt.Sprintf("svc%d", e.nextID)
+	s := &fakeService{svc: swarm.Service{ID: id, Spec: o.Spec}}
+	s.svc.Meta.CreatedAt = e.now()
+	s.task = swarm.Task{ID: "task-" + id, ServiceID: id, NodeID: "n1", Status: swarm.TaskStatus{State: swarm.TaskStatePending, Timestamp: e.now()}}
+	s.task.Meta.CreatedAt = e.now()
+	e.services[id] = s
+	return client.ServiceCreateResult{ID: id}, nil
+}
+
+func (e *fakeEngine) ServiceList(context.Context, client.ServiceListOptions) (client.ServiceListResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var res client.ServiceListResult
+	for _, s := range e.services {
+		res.Items = append(res.Items, s.svc)
+	}
+	return res, nil
+}
+
+func (e *fakeEngine) TaskList(context.Context, client.TaskListOptions) (client.TaskListResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var res client.TaskListResult
+	for _, s := range e.services {
+		res.Items = append(res.Items, s.task)
+	}
+	return res, nil
+}
+
+func (e *fakeEngine) NodeList(context.Context, client.NodeListOptions) (client.NodeListResult, error) {
+	n := swarm.Node{ID: "n1"}
+	n.Description.Hostname = "host1"
+	return client.NodeListResult{Items: []swarm.Node{n}}, nil
+}
+
+func (e *fakeEngine) ServiceRemove(_ context.Context, id string, _ client.ServiceRemoveOptions) (client.ServiceRemoveResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.log.add("remove %s", id)
+	if _, ok := e.services[id]; !ok {
+		return client.ServiceRemoveResult{}, cerrdefs.ErrNotFound.WithMessage("service not found")
+	}
+	delete(e.services, id)
+	return client.ServiceRemoveResult{}, nil
+}
+
+func (e *fakeEngine) ServiceLogs(_ context.Context, id string, _ client.ServiceLogsOptions) (client.ServiceLogsResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.log.add("logs %s", id)
+	s, ok := e.services[id]
+	if !ok {
+		return nil, cerrdefs.ErrNotFound.WithMessage("service not found")
+	}
+	var buf bytes.Buffer
+	for _, line := range strings.Split(strings.TrimSuffix(s.logs, "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		stream, text, _ := strings.Cut(line, ":")
+		var hdr [8]byte
+		hdr[0] = 1
+		if stream == "stderr" {
+			hdr[0] = 2
+		}
+		payload := "2026-11-26T08:00:00.000000000Z " + text + "\n"
+		binary.BigEndian.PutUint32(hdr[4:], uint32(len(payload)))
+		buf.Write(hdr[:])
+		buf.WriteString(payload)
+	}
+	return io.NopCloser(&buf), nil
+}
+
+func (e *fakeEngine) Events(ctx context.Context, _ client.EventsListOptions) client.EventsResult {
+	errs := make(chan error, 1)
+	go func() { <-ctx.Done(); errs <- ctx.Err() }()
+	return client.EventsResult{Messages: make(chan events.Message), Err: errs}
+}
+
+// finishTask sets the task of the only service named like prefix to a
+// terminal state.
+func (e *fakeEngine) finishTask(name string, state swarm.TaskState, exitCode int, errText, logs string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range e.services {
+		if s.svc.Spec.Name == name {
+			s.task.Status = swarm.TaskStatus{State: state, Err: errText, Timestamp: e.now(),
+				ContainerStatus: &swarm.ContainerStatus{ContainerID: "c-" + s.svc.ID, ExitCode: exitCode}}
+			s.logs = logs
+			return
+		}
+	}
+	panic("no service " + name)
+}
+
+func (e *fakeEngine) serviceNames() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var names []string
+	for _, s := range e.services {
+		names = append(names, s.svc.Spec.Name)
+	}
+	return names
+}
+
+// recordingStore journals attempt writes of a real store and can fail them.
+type recordingStore struct {
+	jobs.Store
+	log *journal
+	// failFinish makes writes of finished attempts fail.
+	failFinish bool
+}
+
+func (s *recordingStore) PutAttempt(ctx context.Context, jobID string, a jobs.Attempt) error {
+	if s.failFinish && a.Finished() {
+		return fmt.Errorf("injected store failure")
+	}
+	s.log.add("put attempt %d %s removed=%v", a.Attempt, a.State, a.Removed)
+	return s.Store.PutAttempt(ctx, jobID, a)
+}
+
+func createOpts(j *jobs.Job) client.ServiceCreateOptions {
+	return client.ServiceCreateOptions{Spec: serviceSpec(j, 0, 0)}
+}

@@ -1,0 +1,209 @@
+package controller
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/swarm"
+
+	"github.com/swarmjob/swarmjob/jobs"
+	"github.com/swarmjob/swarmjob/sqlite"
+)
+
+// fakeClock is a settable clock.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+type harness struct {
+	ctrl   *Controller
+	engine *fakeEngine
+	store  *recordingStore
+	clock  *fakeClock
+	log    *journal
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "swarmjob.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	h := &harness{clock: &fakeClock{now: t0}, log: &journal{}}
+	h.engine = newFakeEngine(h.log, h.clock.Now)
+	h.store = &recordingStore{Store: db, log: h.log}
+	h.ctrl = NewController(Config{Engine: h.engine, Store: h.store, Hub: &jobs.Hub{}, Now: h.clock.Now,
+		Logger: slog.New(slog.DiscardHandler)})
+	return h
+}
+
+func (h *harness) submit(t *testing.T, spec jobs.Spec) *jobs.Job {
+	t.Helper()
+	spec.Defaults()
+	j := &jobs.Job{ID: "job1", CreatedAt: h.clock.Now(), Spec: spec, Status: jobs.Status{Phase: jobs.PhasePending}}
+	if err := h.store.CreateJob(t.Context(), j); err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// step polls the fake Swarm once and syncs the job.
+func (h *harness) step(t *testing.T) error {
+	t.Helper()
+	if _, err := h.ctrl.observer.poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return h.ctrl.syncJob(t.Context(), "job1")
+}
+
+func (h *harness) job(t *testing.T) *jobs.Job {
+	t.Helper()
+	j, err := h.store.GetJobForSync(t.Context(), "job1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func TestSyncRecordsBeforeRemoving(t *testing.T) {
+	h := newHarness(t)
+	h.submit(t, jobs.Spec{Image: "img"})
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	if names := h.engine.serviceNames(); !slices.Equal(names, []string{"swarmjob-job1-0-0"}) {
+		t.Fatalf("services = %v, want the attempt's service", names)
+	}
+	if a := h.job(t).Status.Attempts[0]; a.ServiceID != "svc1" {
+		t.Fatalf("attempt = %+v, want the service ID recorded", a)
+	}
+
+	h.engine.finishTask("swarmjob-job1-0-0", swarm.TaskStateFailed, 3, "task: non-zero exit (3)", "stdout:out\nstderr:err\n")
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	recorded, removed := h.log.index("put attempt 0 failed removed=false"), h.log.index("remove svc1")
+	if recorded < 0 || removed < 0 || recorded > removed || h.log.index("logs svc1") > recorded {
+		t.Fatalf("journal = %q, want logs, then the outcome recorded, then the removal", h.log.list())
+	}
+	j := h.job(t)
+	if j.Status.Phase != jobs.PhaseFailed || j.Status.Reason != jobs.ReasonBackoffLimitExceeded {
+		t.Errorf("status = %+v", j.Status)
+	}
+	a := j.Status.Attempts[0]
+	if *a.ExitCode != 3 || a.LogBytes != 8 || !a.Removed || a.Node != "host1" {
+		t.Errorf("attempt = %+v", a)
+	}
+	if len(h.engine.serviceNames()) != 0 {
+		t.Errorf("services left: %v", h.engine.serviceNames())
+	}
+}
+
+func TestSyncNeverRemovesWhenTheOutcomeCannotBeRecorded(t *testing.T) {
+	h := newHarness(t)
+	h.submit(t, jobs.Spec{Image: "img"})
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	h.engine.finishTask("swarmjob-job1-0-0", swarm.TaskStateComplete, 0, "", "stdout:precious\n")
+	h.store.failFinish = true
+	if err := h.step(t); err == nil {
+		t.Fatal("sync succeeded although the outcome could not be stored")
+	}
+	if h.log.index("remove") >= 0 || len(h.engine.serviceNames()) != 1 {
+		t.Fatalf("service removed before its result was stored: %q", h.log.list())
+	}
+	// Once the store works again, the next sync captures, records, removes.
+	h.store.failFinish = false
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	if j := h.job(t); j.Status.Phase != jobs.PhaseSucceeded || j.Status.Attempts[0].LogBytes != 9 {
+		t.Errorf("status = %+v", j.Status)
+	}
+	// The first, failed capture left no duplicate behind.
+	var stored []byte
+	err := h.store.ReadLogs(t.Context(), jobs.LogQuery{JobID: "job1"}, func(c jobs.LogChunk) error {
+		stored = append(stored, c.Data...)
+		return nil
+	})
+	if err != nil || string(stored) != "2026-11-26T08:00:00.000000000Z precious\n" {
+		t.Errorf("stored logs = %q, %v; want the output once", stored, err)
+	}
+}
+
+func TestSyncRetriesAfterBackoff(t *testing.T) {
+	h := newHarness(t)
+	h.submit(t, jobs.Spec{Image: "img", BackoffLimit: 1, Backoff: jobs.Backoff{Initial: 2 * time.Second}})
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	h.engine.finishTask("swarmjob-job1-0-0", swarm.TaskStateFailed, 1, "task: non-zero exit (1)", "")
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.job(t).Status.Attempts); n != 1 {
+		t.Fatalf("attempts = %d during backoff, want 1", n)
+	}
+	h.clock.Advance(2 * time.Second)
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	if names := h.engine.serviceNames(); !slices.Equal(names, []string{"swarmjob-job1-0-1"}) {
+		t.Fatalf("services = %v, want attempt 1 after the backoff", names)
+	}
+	h.engine.finishTask("swarmjob-job1-0-1", swarm.TaskStateComplete, 0, "", "stdout:ok\n")
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	if j := h.job(t); j.Status.Phase != jobs.PhaseSucceeded || j.Status.Failed != 1 || j.Status.Succeeded != 1 {
+		t.Errorf("status = %+v", j.Status)
+	}
+}
+
+// TestSyncAfterCrashBetweenCreateAndRecord: the service exists but the store
+// never learnt its ID. The repeated create is refused by name, and the
+// attempt adopts the existing service instead of starting a second one.
+func TestSyncAfterCrashBetweenCreateAndRecord(t *testing.T) {
+	h := newHarness(t)
+	h.submit(t, jobs.Spec{Image: "img"})
+	// What a crashed controller left: the attempt recorded as creating, and
+	// its service created.
+	a := jobs.Attempt{Attempt: 0, Service: "swarmjob-job1-0-0", State: jobs.AttemptCreating, CreatedAt: t0}
+	if err := h.store.Store.PutAttempt(t.Context(), "job1", a); err != nil {
+		t.Fatal(err)
+	}
+	j := h.job(t)
+	if _, err := h.engine.ServiceCreate(context.Background(), createOpts(j)); err != nil {
+		t.Fatal(err)
+	}
+	// A snapshot from before the create would not show it; this one does.
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.job(t).Status.Attempts[0].ServiceID; got != "svc1" {
+		t.Errorf("service ID = %q, want the existing svc1 adopted", got)
+	}
+	if len(h.engine.serviceNames()) != 1 {
+		t.Errorf("services = %v, want exactly one", h.engine.serviceNames())
+	}
+}

@@ -1,0 +1,443 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/swarmjob/swarmjob/jobs"
+)
+
+// Page sizes of ListJobs: DefaultListLimit applies when Filter.Limit is not
+// positive, and no page holds more than MaxListLimit jobs.
+const (
+	DefaultListLimit = 100
+	MaxListLimit     = 500
+)
+
+// jobColumns are the columns scanJob reads, in its order.
+const jobColumns = `seq, id, name, created_at, phase, spec, status, cancel_requested, delete_requested`
+
+func notFound(id string) error {
+	return jobs.Errorf(jobs.ENOTFOUND, "job %q not found", id)
+}
+
+// CreateJob inserts j with its labels and the attempts in j.Status.Attempts,
+// in one transaction. An empty j.Status.Phase is stored as Pending; j is not
+// modified. It returns ECONFLICT if a job with j.ID exists (even one being
+// deleted), and EINVALID if j.ID is empty or the phase is unknown.
+func (db *DB) CreateJob(ctx context.Context, j *jobs.Job) error {
+	if j.ID == "" {
+		return jobs.Errorf(jobs.EINVALID, "id: is required")
+	}
+	phase := j.Status.Phase
+	if phase == "" {
+		phase = jobs.PhasePending
+	}
+	if !phase.Valid() {
+		return jobs.Errorf(jobs.EINVALID, "status.phase: unknown phase %q", phase)
+	}
+	spec, err := encodeSpec(j.Spec)
+	if err != nil {
+		return fmt.Errorf("encoding spec of job %q: %w", j.ID, err)
+	}
+	status, err := encodeStatus(j.Status)
+	if err != nil {
+		return fmt.Errorf("encoding status of job %q: %w", j.ID, err)
+	}
+	records := make([]string, len(j.Status.Attempts))
+	for i, a := range j.Status.Attempts {
+		if records[i], err = encodeAttempt(a); err != nil {
+			return fmt.Errorf("encoding attempt %d/%d of job %q: %w", a.Index, a.Attempt, j.ID, err)
+		}
+	}
+	return db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `
+			INSERT INTO jobs (id, name, created_at, phase, terminal, spec, status, cancel_requested, delete_requested)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`,
+			j.ID, j.Name, formatTime(j.CreatedAt), string(phase), phase.Terminal(), spec, status,
+			j.CancelRequested, j.DeleteRequested)
+		if err != nil {
+			return fmt.Errorf("inserting job %q: %w", j.ID, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("inserting job %q: %w", j.ID, err)
+		}
+		if n == 0 {
+			return jobs.Errorf(jobs.ECONFLICT, "job %q already exists", j.ID)
+		}
+		seq, err := res.LastInsertId()
+		if err != nil {
+			return fmt.Errorf("inserting job %q: %w", j.ID, err)
+		}
+		for k, v := range j.Labels {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO job_labels (job_seq, key, value) VALUES (?, ?, ?)`, seq, k, v); err != nil {
+				return fmt.Errorf("inserting label %q of job %q: %w", k, j.ID, err)
+			}
+		}
+		for i, a := range j.Status.Attempts {
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO attempts (job_seq, idx, attempt, removed, record) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (job_seq, idx, attempt) DO UPDATE SET removed = excluded.removed, record = excluded.record`,
+				seq, a.Index, a.Attempt, a.Removed, records[i]); err != nil {
+				return fmt.Errorf("inserting attempt %d/%d of job %q: %w", a.Index, a.Attempt, j.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// GetJob returns the job with its labels and its attempts ordered by index
+// and attempt, read in one snapshot. It returns ENOTFOUND if the job does not
+// exist or is being deleted. A job without labels has nil Labels.
+func (db *DB) GetJob(ctx context.Context, id string) (*jobs.Job, error) {
+	return db.getJob(ctx, id, false)
+}
+
+// GetJobForSync is GetJob that also returns a job being deleted.
+func (db *DB) GetJobForSync(ctx context.Context, id string) (*jobs.Job, error) {
+	return db.getJob(ctx, id, true)
+}
+
+func (db *DB) getJob(ctx context.Context, id string, deleting bool) (*jobs.Job, error) {
+	var j *jobs.Job
+	err := db.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		j, err = getJob(ctx, tx, id, deleting)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// getJob reads the job id and its details with q. A job being deleted is
+// ENOTFOUND unless deleting is true.
+func getJob(ctx context.Context, q querier, id string, deleting bool) (*jobs.Job, error) {
+	row := q.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id)
+	seq, j, err := scanJob(row)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && j.DeleteRequested && !deleting) {
+		return nil, notFound(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading job %q: %w", id, err)
+	}
+	if err := loadDetails(ctx, q, []int64{seq}, []*jobs.Job{j}); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// scanJob scans the jobColumns of one row.
+func scanJob(row interface{ Scan(dest ...any) error }) (int64, *jobs.Job, error) {
+	var (
+		seq                  int64
+		j                    jobs.Job
+		createdAt, phase     string
+		spec, status         string
+		cancelReq, deleteReq bool
+	)
+	if err := row.Scan(&seq, &j.ID, &j.Name, &createdAt, &phase, &spec, &status, &cancelReq, &deleteReq); err != nil {
+		return 0, nil, err
+	}
+	var err error
+	if j.CreatedAt, err = parseTime(createdAt); err != nil {
+		return 0, nil, fmt.Errorf("job %q: %w", j.ID, err)
+	}
+	if j.Spec, err = decodeSpec(spec); err != nil {
+		return 0, nil, fmt.Errorf("job %q: %w", j.ID, err)
+	}
+	if j.Status, err = decodeStatus(jobs.Phase(phase), status); err != nil {
+		return 0, nil, fmt.Errorf("job %q: %w", j.ID, err)
+	}
+	j.CancelRequested, j.DeleteRequested = cancelReq, deleteReq
+	return seq, &j, nil
+}
+
+// loadDetails fills the labels and attempts of js, whose seqs are seqs, with
+// one query per table whatever the number of jobs.
+func loadDetails(ctx context.Context, q querier, seqs []int64, js []*jobs.Job) error {
+	if len(js) == 0 {
+		return nil
+	}
+	bySeq := make(map[int64]*jobs.Job, len(js))
+	for i, seq := range seqs {
+		bySeq[seq] = js[i]
+	}
+	// The seqs are passed as one JSON array, so the query text is the same
+	// for any page size.
+	set, err := json.Marshal(seqs)
+	if err != nil {
+		return fmt.Errorf("encoding job set: %w", err)
+	}
+	err = queryEach(ctx, q, `
+		SELECT job_seq, key, value FROM job_labels
+		WHERE job_seq IN (SELECT value FROM json_each(?))`,
+		[]any{string(set)}, func(rows *sql.Rows) error {
+			var (
+				seq        int64
+				key, value string
+			)
+			if err := rows.Scan(&seq, &key, &value); err != nil {
+				return err
+			}
+			j := bySeq[seq]
+			if j.Labels == nil {
+				j.Labels = make(map[string]string)
+			}
+			j.Labels[key] = value
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("reading labels: %w", err)
+	}
+	err = queryEach(ctx, q, `
+		SELECT job_seq, idx, attempt, removed, record FROM attempts
+		WHERE job_seq IN (SELECT value FROM json_each(?))
+		ORDER BY job_seq, idx, attempt`,
+		[]any{string(set)}, func(rows *sql.Rows) error {
+			var (
+				seq            int64
+				index, attempt int
+				removed        bool
+				record         string
+			)
+			if err := rows.Scan(&seq, &index, &attempt, &removed, &record); err != nil {
+				return err
+			}
+			a, err := decodeAttempt(index, attempt, removed, record)
+			if err != nil {
+				return err
+			}
+			j := bySeq[seq]
+			j.Status.Attempts = append(j.Status.Attempts, a)
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("reading attempts: %w", err)
+	}
+	return nil
+}
+
+// ListJobs returns one page of the jobs matching f that are not being
+// deleted, newest first, with their labels and attempts, read in one
+// snapshot. f.Limit defaults to DefaultListLimit and is capped at
+// MaxListLimit. NextCursor is "" on the last page. Paging is keyset-based:
+// jobs created while a client pages through the list never shift its pages;
+// they appear only on a new first page.
+//
+// It returns EINVALID, naming the field, for an unknown f.Phase or an
+// f.Cursor that is not a NextCursor of this store.
+func (db *DB) ListJobs(ctx context.Context, f jobs.Filter) (jobs.Page, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = DefaultListLimit
+	}
+	limit = min(limit, MaxListLimit)
+
+	// The query text is built from constant fragments only; every value
+	// is an argument.
+	where := []string{"delete_requested = 0"}
+	var args []any
+	if f.Phase != "" {
+		if !f.Phase.Valid() {
+			return jobs.Page{}, jobs.Errorf(jobs.EINVALID, "phase: unknown phase %q", f.Phase)
+		}
+		where = append(where, "phase = ?")
+		args = append(args, string(f.Phase))
+	}
+	if f.Cursor != "" {
+		after, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return jobs.Page{}, err
+		}
+		where = append(where, "seq < ?")
+		args = append(args, after)
+	}
+	// Sorted, so that equal filters give equal query texts.
+	for _, k := range slices.Sorted(maps.Keys(f.Labels)) {
+		where = append(where, "seq IN (SELECT job_seq FROM job_labels WHERE key = ? AND value = ?)")
+		args = append(args, k, f.Labels[k])
+	}
+	// One more than the page tells whether there is a next page.
+	args = append(args, limit+1)
+	query := `SELECT ` + jobColumns + ` FROM jobs WHERE ` + strings.Join(where, " AND ") + ` ORDER BY seq DESC LIMIT ?`
+
+	var (
+		page jobs.Page
+		seqs []int64
+	)
+	err := db.read(ctx, func(tx *sql.Tx) error {
+		err := queryEach(ctx, tx, query, args, func(rows *sql.Rows) error {
+			seq, j, err := scanJob(rows)
+			if err != nil {
+				return err
+			}
+			seqs = append(seqs, seq)
+			page.Jobs = append(page.Jobs, j)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("listing jobs: %w", err)
+		}
+		if len(page.Jobs) > limit {
+			page.Jobs, seqs = page.Jobs[:limit], seqs[:limit]
+			page.NextCursor = encodeCursor(seqs[limit-1])
+		}
+		return loadDetails(ctx, tx, seqs, page.Jobs)
+	})
+	if err != nil {
+		return jobs.Page{}, err
+	}
+	return page, nil
+}
+
+// encodeCursor returns the cursor of the page after the job with seq.
+func encodeCursor(seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(seq, 10)))
+}
+
+// decodeCursor returns the seq encoded by encodeCursor, or EINVALID. Only the
+// exact strings encodeCursor returns are accepted.
+func decodeCursor(cursor string) (int64, error) {
+	invalid := jobs.Errorf(jobs.EINVALID, "cursor: is not a cursor returned by a previous page")
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return 0, invalid
+	}
+	seq, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || seq < 1 || encodeCursor(seq) != cursor {
+		return 0, invalid
+	}
+	return seq, nil
+}
+
+// UpdateStatus replaces the status fields and the phase of job id. It leaves
+// the attempts (s.Attempts is ignored; see PutAttempt) and the cancel and
+// delete flags alone. It returns ENOTFOUND if the job does not exist (a job
+// being deleted is updated) and EINVALID for an unknown phase.
+func (db *DB) UpdateStatus(ctx context.Context, id string, s jobs.Status) error {
+	if !s.Phase.Valid() {
+		return jobs.Errorf(jobs.EINVALID, "status.phase: unknown phase %q", s.Phase)
+	}
+	status, err := encodeStatus(s)
+	if err != nil {
+		return fmt.Errorf("encoding status of job %q: %w", id, err)
+	}
+	res, err := db.w.ExecContext(ctx, `UPDATE jobs SET phase = ?, terminal = ?, status = ? WHERE id = ?`,
+		string(s.Phase), s.Phase.Terminal(), status, id)
+	if err != nil {
+		return fmt.Errorf("updating status of job %q: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("updating status of job %q: %w", id, err)
+	}
+	if n == 0 {
+		return notFound(id)
+	}
+	return nil
+}
+
+// RequestCancel sets CancelRequested, and DeleteRequested too when del is
+// true, and returns the job as it is after the change, all in one
+// transaction. It returns ENOTFOUND if the job does not exist or is already
+// being deleted. Requesting a cancel again is not an error.
+func (db *DB) RequestCancel(ctx context.Context, id string, del bool) (*jobs.Job, error) {
+	var j *jobs.Job
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE jobs SET cancel_requested = 1, delete_requested = ? WHERE id = ? AND delete_requested = 0`, del, id)
+		if err != nil {
+			return fmt.Errorf("requesting cancel of job %q: %w", id, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("requesting cancel of job %q: %w", id, err)
+		}
+		if n == 0 {
+			return notFound(id)
+		}
+		j, err = getJob(ctx, tx, id, true)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// DeleteJob removes the job with its labels, attempts and logs in one
+// transaction. Deleting a job that does not exist is not an error.
+func (db *DB) DeleteJob(ctx context.Context, id string) error {
+	// ON DELETE CASCADE removes the rows of the other tables.
+	if _, err := db.w.ExecContext(ctx, `DELETE FROM jobs WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("deleting job %q: %w", id, err)
+	}
+	return nil
+}
+
+// UnfinishedJobIDs returns, oldest first, the IDs of the jobs whose phase is
+// not terminal, that are being deleted, or that have an attempt whose
+// service is not recorded as removed.
+func (db *DB) UnfinishedJobIDs(ctx context.Context) ([]string, error) {
+	// Each branch of the UNION is answered by a partial index.
+	const query = `
+		SELECT id FROM jobs WHERE seq IN (
+			SELECT seq FROM jobs WHERE terminal = 0 OR delete_requested = 1
+			UNION
+			SELECT job_seq FROM attempts WHERE removed = 0
+		)
+		ORDER BY seq`
+	var ids []string
+	err := queryEach(ctx, db.r, query, nil, func(rows *sql.Rows) error {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		ids = append(ids, id)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing unfinished jobs: %w", err)
+	}
+	return ids, nil
+}
+
+// PutAttempt inserts the attempt (jobID, a.Index, a.Attempt) or replaces all
+// its fields. Times are stored in UTC with nanoseconds. It returns ENOTFOUND
+// if the job does not exist; a job being deleted still takes attempts.
+func (db *DB) PutAttempt(ctx context.Context, jobID string, a jobs.Attempt) error {
+	record, err := encodeAttempt(a)
+	if err != nil {
+		return fmt.Errorf("encoding attempt %d/%d of job %q: %w", a.Index, a.Attempt, jobID, err)
+	}
+	// The SELECT needs its WHERE for SQLite to parse ON CONFLICT as an
+	// upsert clause.
+	res, err := db.w.ExecContext(ctx, `
+		INSERT INTO attempts (job_seq, idx, attempt, removed, record)
+		SELECT seq, ?, ?, ?, ? FROM jobs WHERE id = ?
+		ON CONFLICT (job_seq, idx, attempt) DO UPDATE SET removed = excluded.removed, record = excluded.record`,
+		a.Index, a.Attempt, a.Removed, record, jobID)
+	if err != nil {
+		return fmt.Errorf("writing attempt %d/%d of job %q: %w", a.Index, a.Attempt, jobID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("writing attempt %d/%d of job %q: %w", a.Index, a.Attempt, jobID, err)
+	}
+	if n == 0 {
+		return notFound(jobID)
+	}
+	return nil
+}
