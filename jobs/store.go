@@ -17,9 +17,10 @@ type Filter struct {
 	Phase Phase
 	// Labels must all be present with these values.
 	Labels map[string]string
-	// Limit caps the page size; the store applies its own maximum.
+	// Limit caps the page size (default 100, at most 500).
 	Limit int
-	// Cursor is the opaque NextCursor of a previous page.
+	// Cursor is the opaque NextCursor of a previous page; anything else is
+	// EINVALID.
 	Cursor string
 }
 
@@ -67,25 +68,32 @@ type Store interface {
 	// are written with PutAttempt.
 	UpdateStatus(ctx context.Context, id string, s Status) error
 	// RequestCancel sets CancelRequested (and DeleteRequested when del is
-	// true) and returns the job as it is now; ENOTFOUND if unknown.
+	// true) and returns the job as it is now; ENOTFOUND if unknown or
+	// already being deleted.
 	RequestCancel(ctx context.Context, id string, del bool) (*Job, error)
-	// DeleteJob removes the job, its attempts and its logs.
+	// DeleteJob removes the job, its attempts and its logs. Deleting a
+	// missing job is not an error.
 	DeleteJob(ctx context.Context, id string) error
 	// UnfinishedJobIDs returns the IDs of the jobs the controller still has
-	// work on: not terminal, being deleted, or with a service not removed.
+	// work on: not terminal, being deleted, or with a service not removed;
+	// oldest first.
 	UnfinishedJobIDs(ctx context.Context) ([]string, error)
 
-	// PutAttempt inserts or replaces the attempt (job, index, attempt).
+	// PutAttempt inserts or replaces the attempt (job, index, attempt);
+	// ENOTFOUND if the job is unknown. It works on jobs being deleted.
 	PutAttempt(ctx context.Context, jobID string, a Attempt) error
 
 	// DeleteLogs removes the stored output of one attempt, so that a
 	// capture interrupted by a crash can start over.
 	DeleteLogs(ctx context.Context, k AttemptKey) error
 	// AppendLog stores one chunk of an attempt's output; seq orders the
-	// chunks of an attempt across both streams.
+	// chunks of an attempt across both streams. ECONFLICT if seq is stored
+	// already (DeleteLogs first to capture again).
 	AppendLog(ctx context.Context, k AttemptKey, seq int, stream Stream, data []byte) error
-	// ReadLogs calls fn for each stored chunk matching q, in order. It
-	// stops at and returns the first error fn returns.
+	// ReadLogs calls fn for each stored chunk matching q, ordered by index,
+	// attempt and seq. It stops at and returns the first error fn returns.
+	// fn may keep Data and may call the store. ENOTFOUND if the job is
+	// unknown or being deleted.
 	ReadLogs(ctx context.Context, q LogQuery, fn func(LogChunk) error) error
 
 	// Ping checks that the store is usable.

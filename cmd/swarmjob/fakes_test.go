@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"sort"
 	"strconv"
 	"sync"
 	"testing"
@@ -220,7 +219,6 @@ func (f *fakeAPI) calls() fakeCalls {
 		Queries: append([]string(nil), f.queries...),
 		Waits:   f.waits,
 	}
-	sort.Strings(c.Deletes)
 	return c
 }
 

@@ -22,6 +22,8 @@ func newGetCmd(env *cliEnv) *cobra.Command {
 			}
 			enc := json.NewEncoder(env.stdout)
 			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false) // for people and jq, not for HTML
+
 			return enc.Encode(job)
 		},
 	}

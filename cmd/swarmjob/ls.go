@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/swarmjob/swarmjob/api/types"
 	"github.com/swarmjob/swarmjob/client"
 )
 
@@ -71,7 +70,7 @@ func listJobs(ctx context.Context, env *cliEnv, o lsOptions) error {
 				continue
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", j.ID, dash(j.Name), j.Status.Phase,
-				len(j.Status.Attempts), age(now.Sub(j.CreatedAt)), dash(reason(j)))
+				len(j.Status.Attempts), age(now.Sub(j.CreatedAt)), dash(j.Status.Reason))
 		}
 		if list.NextCursor == "" {
 			break
@@ -93,12 +92,7 @@ func listJobs(ctx context.Context, env *cliEnv, o lsOptions) error {
 	return tw.Flush()
 }
 
-// reason is the REASON column: the status reason, or none while the job
-// has not finished.
-func reason(j *types.Job) string {
-	return j.Status.Reason
-}
-
+// dash stands in for an empty table cell, so columns stay parseable.
 func dash(s string) string {
 	if s == "" {
 		return "-"

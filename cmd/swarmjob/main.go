@@ -13,13 +13,10 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// After the first signal has cancelled ctx, restore the default handling
-	// so that a second Ctrl-C ends the process at once, even while run is
-	// still cancelling a job on the server.
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
+	// Signals stay caught until run returns: after the first one cancels
+	// ctx, run still has to cancel the job on the server (bounded by a
+	// timeout), and a repeated signal (timeout(1) and process groups often
+	// deliver two) must not kill the process before that.
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	code := 0

@@ -52,6 +52,10 @@ func (e *cliEnv) errorf(format string, args ...any) {
 	fmt.Fprintf(e.stderr, "swarmjob: "+format+"\n", args...)
 }
 
+// exitInterrupted is the exit code after SIGINT or SIGTERM, as a shell
+// reports a process killed by SIGINT.
+const exitInterrupted = 130
+
 // exitError ends the process with code. The command that returns it has
 // already written whatever the user needs to see.
 type exitError struct{ code int }
@@ -95,7 +99,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		env.errorf("interrupted")
-		return &exitError{code: 130}
+		return &exitError{code: exitInterrupted}
 	}
 	env.errorf("%v", err)
 	return &exitError{code: 1}
@@ -113,6 +117,9 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 		// run prints errors and usage hints itself, in one format.
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		// cobra's default, which it only sets when it reports unknown
+		// commands itself.
+		SuggestionsMinimumDistance: 2,
 	}
 	root.SetOut(env.stdout)
 	root.SetErr(env.stderr)
@@ -122,7 +129,7 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 	if server == "" {
 		server = defaultServer
 	}
-	root.PersistentFlags().StringVar(&env.server, "server", server, "URL of the swarmjob server (default from $SWARMJOB_URL)")
+	root.PersistentFlags().StringVar(&env.server, "server", server, "URL of the swarmjob server; $SWARMJOB_URL sets the default")
 
 	root.AddCommand(
 		newServeCmd(env),

@@ -150,7 +150,7 @@ func runJob(ctx context.Context, env *cliEnv, req types.CreateJobRequest, detach
 		} else {
 			env.errorf("cancelled job %s", job.ID)
 		}
-		return &exitError{code: 130}
+		return &exitError{code: exitInterrupted}
 	}
 
 	if len(final.Status.Attempts) > 0 {
@@ -160,7 +160,7 @@ func runJob(ctx context.Context, env *cliEnv, req types.CreateJobRequest, detach
 		}{{"stdout", env.stdout}, {"stderr", env.stderr}} {
 			if err := copyLogs(ctx, c, final.ID, client.LogOptions{Stream: s.stream}, s.w); err != nil {
 				if ctx.Err() != nil {
-					return &exitError{code: 130}
+					return &exitError{code: exitInterrupted}
 				}
 				// The job's result decides the exit code; missing
 				// output is reported but does not hide it.
