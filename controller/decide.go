@@ -256,8 +256,14 @@ func deriveStatus(j *jobs.Job, now time.Time) jobs.Status {
 		if started {
 			st.Phase = jobs.PhaseRunning
 		}
-		if st.Reason == jobs.ReasonBackoff {
-			st.Reason, st.Message = "", ""
+		// A running job's reason and message describe the present only:
+		// decide sets Backoff again while it lasts, and an active attempt
+		// that Swarm cannot place or start says why.
+		st.Reason, st.Message = "", ""
+		for _, a := range j.Status.Attempts {
+			if !a.Finished() && a.Error != "" {
+				st.Message = fmt.Sprintf("attempt %d is %s: %s", a.Attempt, a.State, a.Error)
+			}
 		}
 	}
 	return st

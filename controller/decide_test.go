@@ -336,6 +336,25 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
+			name: "an attempt Swarm cannot place explains the wait",
+			job: newJob(withAttempts(func() jobs.Attempt {
+				a := active(0, "pending")
+				a.Error = "no suitable node (scheduling constraints not satisfied on 1 node)"
+				return a
+			}())),
+			observed: []observedAttempt{func() observedAttempt {
+				o := obs(0, swarm.TaskStatePending, nil, "no suitable node (scheduling constraints not satisfied on 1 node)")
+				return o
+			}()},
+			takenAt: at(2), now: at(2),
+			check: func(t *testing.T, d decision) {
+				want := "attempt 0 is pending: no suitable node (scheduling constraints not satisfied on 1 node)"
+				if len(d.Create)+len(d.Finish) != 0 || d.Status.Message != want || d.Status.Phase != jobs.PhasePending {
+					t.Errorf("status = %+v, want Pending with message %q", d.Status, want)
+				}
+			},
+		},
+		{
 			name:    "service that vanished after its creation fails the attempt",
 			job:     newJob(withAttempts(active(0, "running"))),
 			takenAt: at(30), now: at(30),

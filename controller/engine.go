@@ -14,6 +14,7 @@ type Engine interface {
 	ServiceRemove(ctx context.Context, serviceID string, options client.ServiceRemoveOptions) (client.ServiceRemoveResult, error)
 	ServiceLogs(ctx context.Context, serviceID string, options client.ServiceLogsOptions) (client.ServiceLogsResult, error)
 	TaskList(ctx context.Context, options client.TaskListOptions) (client.TaskListResult, error)
+	NetworkInspect(ctx context.Context, networkID string, options client.NetworkInspectOptions) (client.NetworkInspectResult, error)
 	NodeList(ctx context.Context, options client.NodeListOptions) (client.NodeListResult, error)
 	Events(ctx context.Context, options client.EventsListOptions) client.EventsResult
 }

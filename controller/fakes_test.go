@@ -112,6 +112,13 @@ func (e *fakeEngine) TaskList(context.Context, client.TaskListOptions) (client.T
 	return res, nil
 }
 
+func (e *fakeEngine) NetworkInspect(_ context.Context, id string, _ client.NetworkInspectOptions) (client.NetworkInspectResult, error) {
+	if id == "known" {
+		return client.NetworkInspectResult{}, nil
+	}
+	return client.NetworkInspectResult{}, cerrdefs.ErrNotFound.WithMessage("network " + id + " not found")
+}
+
 func (e *fakeEngine) NodeList(context.Context, client.NodeListOptions) (client.NodeListResult, error) {
 	n := swarm.Node{ID: "n1"}
 	n.Description.Hostname = "host1"

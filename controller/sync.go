@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
@@ -168,7 +169,11 @@ func (c *Controller) create(ctx context.Context, j *jobs.Job, cr createAction) e
 		}
 	}
 	spec := serviceSpec(j, a.Index, a.Attempt)
-	res, err := c.engine.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: spec})
+	var res client.ServiceCreateResult
+	err := c.checkNetworks(ctx, j.Spec.Networks)
+	if err == nil {
+		res, err = c.engine.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: spec})
+	}
 	switch {
 	case err == nil:
 		a.ServiceID = res.ID
@@ -183,6 +188,10 @@ func (c *Controller) create(ctx context.Context, j *jobs.Job, cr createAction) e
 		// retrying cannot help, so the attempt fails with its message.
 		a.State, a.Error, a.FinishedAt = jobs.AttemptFailed, "creating service: "+err.Error(), ptr(c.now())
 		a.Removed = true
+	case c.now().Sub(a.CreatedAt) > createGiveUp:
+		// No job waits forever on an Engine that keeps refusing it.
+		a.State, a.Error, a.FinishedAt = jobs.AttemptFailed, fmt.Sprintf("creating service failed for %v: %v", createGiveUp, err), ptr(c.now())
+		a.Removed = true
 	default:
 		return fmt.Errorf("creating service %s: %w", spec.Name, err)
 	}
@@ -191,6 +200,24 @@ func (c *Controller) create(ctx context.Context, j *jobs.Job, cr createAction) e
 	}
 	c.log.Info("attempt created", "job", j.ID, "service", spec.Name, "attempt", a.Attempt, "state", a.State)
 	c.observer.Kick()
+	return nil
+}
+
+// createGiveUp is how long the controller retries creating an attempt's
+// service on errors that may be transient before it fails the attempt.
+const createGiveUp = 2 * time.Minute
+
+// checkNetworks looks the job's networks up before the create: Engine 20.10
+// answers an unknown network with a 500, which would look transient.
+func (c *Controller) checkNetworks(ctx context.Context, networks []string) error {
+	for _, n := range networks {
+		if _, err := c.engine.NetworkInspect(ctx, n, client.NetworkInspectOptions{}); err != nil {
+			if cerrdefs.IsNotFound(err) {
+				return cerrdefs.ErrNotFound.WithMessage(fmt.Sprintf("network %q not found", n))
+			}
+			return fmt.Errorf("inspecting network %q: %w", n, err)
+		}
+	}
 	return nil
 }
 

@@ -2,9 +2,11 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -205,5 +207,39 @@ func TestSyncAfterCrashBetweenCreateAndRecord(t *testing.T) {
 	}
 	if len(h.engine.serviceNames()) != 1 {
 		t.Errorf("services = %v, want exactly one", h.engine.serviceNames())
+	}
+}
+
+func TestSyncUnknownNetworkFailsTheAttemptWithoutCreating(t *testing.T) {
+	h := newHarness(t)
+	h.submit(t, jobs.Spec{Image: "img", Networks: []string{"nope"}})
+	for range 2 {
+		if err := h.step(t); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h.log.index("create") >= 0 {
+		t.Errorf("service created despite the unknown network: %q", h.log.list())
+	}
+	j := h.job(t)
+	if j.Status.Phase != jobs.PhaseFailed || len(j.Status.Attempts) != 1 || j.Status.Attempts[0].Error != `creating service: network "nope" not found` {
+		t.Errorf("status = %+v", j.Status)
+	}
+}
+
+func TestSyncGivesUpOnAnEngineThatKeepsRefusing(t *testing.T) {
+	h := newHarness(t)
+	h.submit(t, jobs.Spec{Image: "img"})
+	h.engine.createErr = errors.New("rpc error: the swarm does not have a leader")
+	if err := h.step(t); err == nil {
+		t.Fatal("a refused create must be retried (error), not absorbed")
+	}
+	h.clock.Advance(createGiveUp + time.Second)
+	h.engine.createErr = errors.New("rpc error: the swarm does not have a leader")
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	if j := h.job(t); j.Status.Phase != jobs.PhaseFailed || !strings.Contains(j.Status.Attempts[0].Error, "does not have a leader") {
+		t.Errorf("status = %+v", j.Status)
 	}
 }

@@ -191,3 +191,36 @@ func TestOutputOverTheCapIsTruncated(t *testing.T) {
 		t.Errorf("stored output has %d bytes, want 65536 of the job's output", len(got))
 	}
 }
+
+// TestUnschedulableJobSaysWhyAndHitsItsDeadline: Swarm keeps a task that no
+// node can take pending forever; the job shows Swarm's reason while it waits
+// and its deadline ends it.
+func TestUnschedulableJobSaysWhyAndHitsItsDeadline(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t, 30*time.Second)
+	j := submit(t, shared, types.CreateJobRequest{JobSpec: types.JobSpec{
+		Command:               sh("echo never"),
+		Placement:             &types.Placement{Constraints: []string{"node.labels.swarmjob-test-nowhere==1"}},
+		ActiveDeadlineSeconds: int64p(3),
+	}})
+	waitFor(t, 10*time.Second, "the job to say why it waits", func() (bool, error) {
+		cur, err := shared.client.GetJob(ctx, j.ID)
+		return err == nil && strings.Contains(cur.Status.Message, "no suitable node"), err
+	})
+	j = waitTerminal(t, shared, j.ID, 20*time.Second)
+	if j.Status.Phase != types.PhaseFailed || j.Status.Reason != "DeadlineExceeded" {
+		t.Fatalf("status = %+v, want Failed/DeadlineExceeded", j.Status)
+	}
+}
+
+func TestUnknownNetworkFailsWithTheEnginesError(t *testing.T) {
+	t.Parallel()
+	j := submit(t, shared, types.CreateJobRequest{JobSpec: types.JobSpec{
+		Command:  sh("true"),
+		Networks: []string{"swarmjob-no-such-network"},
+	}})
+	j = waitTerminal(t, shared, j.ID, 20*time.Second)
+	if j.Status.Phase != types.PhaseFailed || !strings.Contains(j.Status.Message, "swarmjob-no-such-network") {
+		t.Fatalf("status = %+v, want Failed naming the network", j.Status)
+	}
+}
