@@ -136,7 +136,9 @@ func TestCreateJob(t *testing.T) {
 			if stored == nil {
 				t.Fatal("job-1 not stored")
 			}
-			if diff := cmp.Diff(tt.wantSpec, stored.Spec); diff != "" {
+			wantSpec := tt.wantSpec
+			wantSpec.Defaults() // batch fields not in these requests take their defaults
+			if diff := cmp.Diff(wantSpec, stored.Spec); diff != "" {
 				t.Errorf("stored spec (-want +got):\n%s", diff)
 			}
 			if stored.Status.Phase != jobs.PhasePending {

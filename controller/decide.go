@@ -2,6 +2,8 @@ package controller
 
 import (
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"time"
 
 	"github.com/moby/moby/api/types/swarm"
@@ -62,46 +64,33 @@ type createAction struct {
 // covers snapshots taken just before the create call returned.
 const serviceVanishedGrace = 5 * time.Second
 
-// stopReason says why active attempts must be stopped, or "" if not.
-func stopReason(j *jobs.Job, now time.Time) (reason, message string) {
-	if j.CancelRequested {
-		return jobs.ReasonCancelled, "job cancelled"
-	}
-	if deadlineExceeded(j, now) {
-		return jobs.ReasonDeadlineExceeded, fmt.Sprintf("job ran longer than activeDeadlineSeconds (%ds)", j.Spec.ActiveDeadlineSeconds)
-	}
-	return "", ""
-}
-
-func deadlineExceeded(j *jobs.Job, now time.Time) bool {
-	return j.Spec.ActiveDeadlineSeconds > 0 && j.Status.StartedAt != nil &&
-		!now.Before(j.Status.StartedAt.Add(time.Duration(j.Spec.ActiveDeadlineSeconds)*time.Second))
+// verdict is a job's final outcome once it is decided, before it is recorded.
+type verdict struct {
+	Phase   jobs.Phase
+	Reason  string
+	Message string
 }
 
 // decide computes the next step for job j given the attempts Swarm shows
 // (observed, taken at takenAt) and the current time. j.Status.Attempts holds
 // the recorded attempts. decide is pure: it reads its arguments only.
+//
+// A step first settles attempts (finish, stop, remove, record what Swarm
+// shows); only when nothing is left to settle does it finish the job or
+// start new attempts, so that every verdict rests on recorded outcomes.
 func decide(j *jobs.Job, observed []observedAttempt, takenAt, now time.Time) decision {
 	var d decision
+	sum := summarize(j)
+	v := judge(j, sum, now)
+	stops := stopsFor(j, sum, v, now)
+
 	type key struct{ index, attempt int }
 	seen := make(map[key]observedAttempt, len(observed))
 	for _, o := range observed {
 		seen[key{o.Index, o.Attempt}] = o
 	}
-	recorded := make(map[key]bool, len(j.Status.Attempts))
-
-	terminal := j.Status.Phase.Terminal()
-	stopWhy, stopMsg := stopReason(j, now)
-	if terminal {
-		// A terminal job starts nothing and keeps its reason; anything still
-		// active (which a correct controller never leaves) is stopped.
-		stopWhy, stopMsg = string(j.Status.Phase), "job already "+string(j.Status.Phase)
-	}
-
 	for _, a := range j.Status.Attempts {
-		k := key{a.Index, a.Attempt}
-		recorded[k] = true
-		o, present := seen[k]
+		o, present := seen[key{a.Index, a.Attempt}]
 		if a.Finished() {
 			if a.Removed {
 				continue
@@ -119,21 +108,21 @@ func decide(j *jobs.Job, observed []observedAttempt, takenAt, now time.Time) dec
 			d.Remove = append(d.Remove, removeAction{Attempt: a, ServiceID: id})
 			continue
 		}
+		stop, stopping := stops[key{a.Index, a.Attempt}]
 		if !present {
 			switch {
-			case a.ServiceID == "" && stopWhy == "":
+			case a.ServiceID == "" && !stopping:
 				// Recorded but not confirmed created: a crash may have
 				// come between the two. Creating again is safe: the name
 				// is deterministic and Swarm refuses a duplicate.
 				d.Create = append(d.Create, createAction{Attempt: a})
-			case a.ServiceID == "":
-				// Stopping an attempt that may never have been created.
+			case a.ServiceID == "" && takenAt.After(a.CreatedAt.Add(serviceVanishedGrace)):
+				// Stopping an attempt whose service never appeared.
+				d.Finish = append(d.Finish, finishAction{Outcome: stopped(a, stop, now)})
+			case a.ServiceID != "" && takenAt.After(a.CreatedAt.Add(serviceVanishedGrace)):
 				out := a
-				out.State, out.Error, out.FinishedAt = jobs.AttemptStopped, "stopped before it started: "+stopMsg, ptr(now)
-				d.Finish = append(d.Finish, finishAction{Outcome: out})
-			case takenAt.After(a.CreatedAt.Add(serviceVanishedGrace)):
-				out := a
-				out.State, out.Error, out.FinishedAt = jobs.AttemptFailed, "service was removed outside swarmjob", ptr(now)
+				out.State, out.Reason, out.FinishedAt = jobs.AttemptFailed, jobs.AttemptReasonServiceLost, ptr(now)
+				out.Error = "service was removed outside swarmjob"
 				d.Finish = append(d.Finish, finishAction{Outcome: out})
 			default:
 				d.requeue(time.Second)
@@ -144,67 +133,342 @@ func decide(j *jobs.Job, observed []observedAttempt, takenAt, now time.Time) dec
 			d.Finish = append(d.Finish, finishAction{Outcome: outcome(a, o, now), ServiceID: o.ServiceID, Capture: t.HasContainer})
 			continue
 		}
-		if stopWhy != "" {
-			out := observe(a, o)
-			out.State, out.Error, out.FinishedAt = jobs.AttemptStopped, "stopped: "+stopMsg, ptr(now)
+		if stopping {
 			hasContainer := o.Task != nil && o.Task.HasContainer
-			d.Finish = append(d.Finish, finishAction{Outcome: out, ServiceID: o.ServiceID, Capture: hasContainer})
+			d.Finish = append(d.Finish, finishAction{Outcome: stopped(observe(a, o), stop, now), ServiceID: o.ServiceID, Capture: hasContainer})
 			continue
 		}
 		if upd := observe(a, o); !sameAttempt(upd, a) {
 			d.Record = append(d.Record, upd)
 		}
 	}
-	// Services of this job that the store does not know: the store write
-	// of a new attempt always precedes its creation, so these belong to a
-	// record that was lost. Never adopt them; the garbage collector removes
-	// orphans. (Nothing to do here.)
+	// Services of this job that the store does not know are never adopted:
+	// the record of an attempt always precedes its creation, so such a
+	// service belongs to a lost record, and the garbage collector removes it.
 
-	d.Status = deriveStatus(j, now)
+	d.Status = deriveStatus(j, sum, now)
 	if d.hasActions() {
 		return d
 	}
-	if terminal {
+	st := &d.Status
+	if j.Status.Phase.Terminal() {
 		if j.DeleteRequested && len(observed) == 0 && d.RequeueAfter == 0 {
 			d.DeleteJob = true
 		}
 		return d
 	}
+	if (v.Phase != "" || j.Spec.Suspend) && sum.active > 0 {
+		// Stops are in flight; their outcomes come through the observer.
+		return d
+	}
+	if v.Phase != "" {
+		finishStatus(st, now, v)
+		setConditions(st, j.Status.Conditions, now)
+		return d
+	}
+	if j.Spec.Suspend {
+		st.Phase, st.Reason, st.Message = jobs.PhaseSuspended, jobs.ReasonSuspended, "job is suspended"
+		// As in Kubernetes, the deadline clock restarts on resume.
+		st.StartedAt = nil
+		setConditions(st, j.Status.Conditions, now)
+		return d
+	}
+	d.Create = plan(j, sum, now, &d)
+	if len(d.Create) > 0 && st.StartedAt == nil {
+		st.StartedAt = ptr(now)
+	}
+	d.requeueAtDeadlines(j, sum, now)
+	return d
+}
 
-	st := &d.Status
-	switch {
-	case st.Active > 0:
-		// Wait for Swarm; the observer enqueues the job when it changes.
-		// A deadline needs a timer of its own.
-	case stopWhy != "":
-		finishStatus(st, now, phaseFor(stopWhy), stopWhy, stopMsg)
-	case st.Succeeded >= 1:
-		finishStatus(st, now, jobs.PhaseSucceeded, jobs.ReasonCompleted, "")
-	case st.Failed > j.Spec.BackoffLimit:
-		last := j.Status.Attempts[len(j.Status.Attempts)-1]
-		finishStatus(st, now, jobs.PhaseFailed, jobs.ReasonBackoffLimitExceeded,
-			fmt.Sprintf("%d failed attempt(s), backoffLimit is %d; last: %s", st.Failed, j.Spec.BackoffLimit, attemptSummary(last)))
-	default:
-		next := len(j.Status.Attempts)
-		if st.Failed > 0 {
-			last := lastFinished(j.Status.Attempts)
-			at := last.Add(j.Spec.Backoff.Delay(st.Failed))
-			if now.Before(at) {
-				st.Reason, st.Message = jobs.ReasonBackoff, fmt.Sprintf("attempt %d starts at %s", next, at.UTC().Format(time.RFC3339Nano))
-				d.requeue(at.Sub(now))
-				break
+// summary is what the recorded attempts add up to under the job's policies.
+type summary struct {
+	active        int
+	activeByIndex map[int]int
+	// succeededIdx holds the indexes with a successful attempt (Indexed).
+	succeededIdx map[int]bool
+	// succeeded counts successful attempts (NonIndexed) or indexes (Indexed).
+	succeeded int
+	// failed counts failures counted towards backoffLimit.
+	failed         int
+	failedPerIndex map[int]int
+	// failedIdx holds the indexes that failed for good (Indexed).
+	failedIdx map[int]bool
+	// failJob is the attempt that matched a FailJob rule, if any.
+	failJob *jobs.Attempt
+	// lastFailure is the finish time of the latest counted failure, job
+	// wide and per index.
+	lastFailure       time.Time
+	lastFailurePerIdx map[int]time.Time
+	attemptsPerIndex  map[int]int
+	started           bool
+}
+
+func summarize(j *jobs.Job) summary {
+	s := summary{
+		activeByIndex: map[int]int{}, succeededIdx: map[int]bool{}, failedPerIndex: map[int]int{},
+		failedIdx: map[int]bool{}, lastFailurePerIdx: map[int]time.Time{}, attemptsPerIndex: map[int]int{},
+	}
+	indexed := j.Spec.CompletionMode == jobs.Indexed
+	for i := range j.Status.Attempts {
+		a := &j.Status.Attempts[i]
+		s.attemptsPerIndex[a.Index] = max(s.attemptsPerIndex[a.Index], a.Attempt+1)
+		if a.StartedAt != nil || a.Finished() {
+			s.started = true
+		}
+		if !a.Finished() {
+			s.active++
+			s.activeByIndex[a.Index]++
+			continue
+		}
+		reason := reasonOf(a, j)
+		switch {
+		case reason == jobs.AttemptReasonCompleted:
+			if indexed {
+				s.succeededIdx[a.Index] = true
+			} else {
+				s.succeeded++
+			}
+		case slices.Contains(jobs.FailureReasons, reason):
+			withReason := *a
+			withReason.Reason = reason
+			switch j.Spec.FailurePolicy.Match(withReason) {
+			case jobs.ActionFailJob:
+				if s.failJob == nil {
+					s.failJob = a
+				}
+			case jobs.ActionFailIndex:
+				s.failedIdx[a.Index] = true
+			case jobs.ActionIgnore:
+			default:
+				s.failed++
+				s.failedPerIndex[a.Index]++
+				if a.FinishedAt != nil {
+					if a.FinishedAt.After(s.lastFailure) {
+						s.lastFailure = *a.FinishedAt
+					}
+					if a.FinishedAt.After(s.lastFailurePerIdx[a.Index]) {
+						s.lastFailurePerIdx[a.Index] = *a.FinishedAt
+					}
+				}
 			}
 		}
-		a := jobs.Attempt{Index: 0, Attempt: next, Service: ServiceName(j.ID, 0, next), State: jobs.AttemptCreating, CreatedAt: now}
-		d.Create = append(d.Create, createAction{Attempt: a, New: true})
-		if st.StartedAt == nil {
-			st.StartedAt = ptr(now)
+	}
+	if indexed {
+		s.succeeded = len(s.succeededIdx)
+		if lim := j.Spec.BackoffLimitPerIndex; lim != nil {
+			for idx, n := range s.failedPerIndex {
+				if n > *lim {
+					s.failedIdx[idx] = true
+				}
+			}
+		}
+		for idx := range s.succeededIdx {
+			delete(s.failedIdx, idx)
 		}
 	}
-	if !st.Phase.Terminal() && j.Spec.ActiveDeadlineSeconds > 0 && st.StartedAt != nil {
-		d.requeue(st.StartedAt.Add(time.Duration(j.Spec.ActiveDeadlineSeconds) * time.Second).Sub(now))
+	return s
+}
+
+// reasonOf returns why a finished attempt ended. Records written before
+// attempts carried a reason are classified from their state.
+func reasonOf(a *jobs.Attempt, j *jobs.Job) string {
+	if a.Reason != "" {
+		return a.Reason
 	}
-	return d
+	switch {
+	case a.State == jobs.AttemptSucceeded:
+		return jobs.AttemptReasonCompleted
+	case a.State == jobs.AttemptFailed && a.ExitCode != nil:
+		return jobs.AttemptReasonFailed
+	case a.State == jobs.AttemptFailed:
+		return jobs.AttemptReasonRejected
+	case j.CancelRequested:
+		return jobs.AttemptReasonCancelled
+	}
+	return jobs.AttemptReasonJobFinished
+}
+
+// judge returns the job's verdict from its recorded attempts, or a zero
+// verdict while the job must go on. The order follows Kubernetes: an
+// explicit cancel, a FailJob rule, success, then the limits and deadline.
+func judge(j *jobs.Job, s summary, now time.Time) verdict {
+	if j.Status.Phase.Terminal() {
+		return verdict{Phase: j.Status.Phase, Reason: j.Status.Reason, Message: j.Status.Message}
+	}
+	spec := j.Spec
+	switch {
+	case j.CancelRequested:
+		return verdict{jobs.PhaseCancelled, jobs.ReasonCancelled, "job cancelled"}
+	case s.failJob != nil:
+		return verdict{jobs.PhaseFailed, jobs.ReasonFailurePolicy,
+			fmt.Sprintf("attempt %d of index %d matched a FailJob rule: %s", s.failJob.Attempt, s.failJob.Index, attemptSummary(*s.failJob))}
+	case s.succeeded >= spec.Completions:
+		return verdict{jobs.PhaseSucceeded, jobs.ReasonCompleted, ""}
+	case successPolicyMet(spec, s):
+		return verdict{jobs.PhaseSucceeded, jobs.ReasonSuccessPolicy,
+			fmt.Sprintf("success policy met with indexes %s succeeded", jobs.FormatIndexes(s.succeededIdx))}
+	case s.failed > spec.BackoffLimit:
+		last := lastCountedFailure(j, s)
+		return verdict{jobs.PhaseFailed, jobs.ReasonBackoffLimitExceeded,
+			fmt.Sprintf("%d failed attempt(s), backoffLimit is %d; last: %s", s.failed, spec.BackoffLimit, last)}
+	case spec.MaxFailedIndexes != nil && len(s.failedIdx) > *spec.MaxFailedIndexes:
+		return verdict{jobs.PhaseFailed, jobs.ReasonMaxFailedIndexes,
+			fmt.Sprintf("indexes %s failed, maxFailedIndexes is %d", jobs.FormatIndexes(s.failedIdx), *spec.MaxFailedIndexes)}
+	case len(s.failedIdx) > 0 && len(s.failedIdx)+s.succeeded >= spec.Completions:
+		return verdict{jobs.PhaseFailed, jobs.ReasonFailedIndexes,
+			fmt.Sprintf("indexes %s failed", jobs.FormatIndexes(s.failedIdx))}
+	case deadlineExceeded(j, now):
+		return verdict{jobs.PhaseFailed, jobs.ReasonDeadlineExceeded,
+			fmt.Sprintf("job ran longer than activeDeadlineSeconds (%ds)", spec.ActiveDeadlineSeconds)}
+	}
+	return verdict{}
+}
+
+func successPolicyMet(spec jobs.Spec, s summary) bool {
+	if spec.SuccessPolicy == nil {
+		return false
+	}
+	for _, r := range spec.SuccessPolicy.Rules {
+		if r.Met(s.succeededIdx) {
+			return true
+		}
+	}
+	return false
+}
+
+func lastCountedFailure(j *jobs.Job, s summary) string {
+	for i := len(j.Status.Attempts) - 1; i >= 0; i-- {
+		a := j.Status.Attempts[i]
+		if a.Finished() && a.FinishedAt != nil && a.FinishedAt.Equal(s.lastFailure) {
+			return attemptSummary(a)
+		}
+	}
+	return "unknown"
+}
+
+func deadlineExceeded(j *jobs.Job, now time.Time) bool {
+	return j.Spec.ActiveDeadlineSeconds > 0 && j.Status.StartedAt != nil &&
+		!now.Before(j.Status.StartedAt.Add(time.Duration(j.Spec.ActiveDeadlineSeconds)*time.Second))
+}
+
+func attemptDeadline(j *jobs.Job, a jobs.Attempt) (time.Time, bool) {
+	if j.Spec.AttemptDeadlineSeconds <= 0 {
+		return time.Time{}, false
+	}
+	return a.CreatedAt.Add(time.Duration(j.Spec.AttemptDeadlineSeconds) * time.Second), true
+}
+
+// stopReason is why an active attempt must be stopped.
+type stopReason struct {
+	Reason  string // an AttemptReason
+	Message string
+	// Failure is set when the stop counts as a failed attempt.
+	Failure bool
+}
+
+// stopsFor returns the active attempts that must be stopped, and why.
+func stopsFor(j *jobs.Job, s summary, v verdict, now time.Time) map[struct{ index, attempt int }]stopReason {
+	stops := map[struct{ index, attempt int }]stopReason{}
+	var whole *stopReason
+	switch {
+	case v.Phase == jobs.PhaseCancelled:
+		whole = &stopReason{Reason: jobs.AttemptReasonCancelled, Message: "stopped: job cancelled"}
+	case v.Phase != "":
+		whole = &stopReason{Reason: jobs.AttemptReasonJobFinished, Message: fmt.Sprintf("stopped: job %s (%s)", v.Phase, v.Reason)}
+	case j.Spec.Suspend:
+		whole = &stopReason{Reason: jobs.AttemptReasonSuspended, Message: "stopped: job suspended"}
+	}
+	var active []jobs.Attempt
+	for _, a := range j.Status.Attempts {
+		if a.Finished() {
+			continue
+		}
+		k := struct{ index, attempt int }{a.Index, a.Attempt}
+		switch {
+		case whole != nil:
+			stops[k] = *whole
+		case s.succeededIdx[a.Index] || s.failedIdx[a.Index]:
+			stops[k] = stopReason{Reason: jobs.AttemptReasonJobFinished, Message: "stopped: its index is already decided"}
+		default:
+			if dl, ok := attemptDeadline(j, a); ok && !now.Before(dl) {
+				stops[k] = stopReason{Reason: jobs.AttemptReasonDeadlineExceeded, Failure: true,
+					Message: fmt.Sprintf("stopped: attempt ran longer than attemptDeadlineSeconds (%ds)", j.Spec.AttemptDeadlineSeconds)}
+				continue
+			}
+			active = append(active, a)
+		}
+	}
+	// Parallelism lowered below the active count: stop the youngest.
+	if excess := len(active) - j.Spec.Parallelism; excess > 0 {
+		slices.SortStableFunc(active, func(a, b jobs.Attempt) int { return b.CreatedAt.Compare(a.CreatedAt) })
+		for _, a := range active[:excess] {
+			stops[struct{ index, attempt int }{a.Index, a.Attempt}] = stopReason{Reason: jobs.AttemptReasonScaledDown, Message: "stopped: parallelism lowered"}
+		}
+	}
+	return stops
+}
+
+// plan returns the new attempts to start now, and requeues d for the ones
+// that must wait for their backoff. Never more than parallelism attempts are
+// active, and never more than completions still need.
+func plan(j *jobs.Job, s summary, now time.Time, d *decision) []createAction {
+	spec := j.Spec
+	slots := spec.Parallelism - s.active
+	var out []createAction
+	newAttempt := func(index, attempt int) {
+		out = append(out, createAction{New: true, Attempt: jobs.Attempt{
+			Index: index, Attempt: attempt, Service: ServiceName(j.ID, index, attempt),
+			State: jobs.AttemptCreating, CreatedAt: now,
+		}})
+	}
+	if spec.CompletionMode != jobs.Indexed {
+		slots = min(slots, spec.Completions-s.succeeded-s.active)
+		if slots <= 0 {
+			return nil
+		}
+		if s.failed > 0 {
+			at := s.lastFailure.Add(spec.Backoff.Delay(s.failed, seed(j.ID, 0, s.failed)))
+			if now.Before(at) {
+				d.Status.Reason, d.Status.Message = jobs.ReasonBackoff, fmt.Sprintf("next attempt starts at %s", at.UTC().Format(time.RFC3339Nano))
+				d.requeue(at.Sub(now))
+				return nil
+			}
+		}
+		next := s.attemptsPerIndex[0]
+		for k := range slots {
+			newAttempt(0, next+k)
+		}
+		return out
+	}
+	var waiting []int
+	for idx := 0; idx < spec.Completions && slots > 0; idx++ {
+		if s.succeededIdx[idx] || s.failedIdx[idx] || s.activeByIndex[idx] > 0 {
+			continue
+		}
+		if n := s.failedPerIndex[idx]; n > 0 {
+			at := s.lastFailurePerIdx[idx].Add(spec.Backoff.Delay(n, seed(j.ID, idx, n)))
+			if now.Before(at) {
+				waiting = append(waiting, idx)
+				d.requeue(at.Sub(now))
+				continue
+			}
+		}
+		newAttempt(idx, s.attemptsPerIndex[idx])
+		slots--
+	}
+	if len(waiting) > 0 && len(out) == 0 && s.active == 0 {
+		d.Status.Reason, d.Status.Message = jobs.ReasonBackoff, fmt.Sprintf("indexes %v wait for their backoff", waiting)
+	}
+	return out
+}
+
+// seed makes the jitter of a backoff deterministic per job, index and
+// failure count.
+func seed(jobID string, index, failures int) uint64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s/%d/%d", jobID, index, failures)
+	return h.Sum64()
 }
 
 func (d *decision) requeue(after time.Duration) {
@@ -214,59 +478,89 @@ func (d *decision) requeue(after time.Duration) {
 	}
 }
 
-func phaseFor(reason string) jobs.Phase {
-	if reason == jobs.ReasonCancelled {
-		return jobs.PhaseCancelled
+// requeueAtDeadlines asks to be woken at the job's deadline and at the
+// earliest attempt deadline.
+func (d *decision) requeueAtDeadlines(j *jobs.Job, s summary, now time.Time) {
+	if j.Spec.ActiveDeadlineSeconds > 0 && d.Status.StartedAt != nil {
+		d.requeue(d.Status.StartedAt.Add(time.Duration(j.Spec.ActiveDeadlineSeconds) * time.Second).Sub(now))
 	}
-	return jobs.PhaseFailed
+	for _, a := range j.Status.Attempts {
+		if dl, ok := attemptDeadline(j, a); ok && !a.Finished() {
+			d.requeue(dl.Sub(now))
+		}
+	}
+	for _, c := range d.Create {
+		if dl, ok := attemptDeadline(j, c.Attempt); ok {
+			d.requeue(dl.Sub(now))
+		}
+	}
 }
 
-func finishStatus(st *jobs.Status, now time.Time, phase jobs.Phase, reason, message string) {
-	st.Phase, st.Reason, st.Message = phase, reason, message
+func finishStatus(st *jobs.Status, now time.Time, v verdict) {
+	st.Phase, st.Reason, st.Message = v.Phase, v.Reason, v.Message
 	st.FinishedAt = ptr(now)
 }
 
 // deriveStatus counts the recorded attempts. Phase stays terminal once
-// terminal; otherwise it is Running once an attempt started or ended.
-func deriveStatus(j *jobs.Job, now time.Time) jobs.Status {
+// terminal; otherwise it is Running once an attempt started or ended, and
+// Suspended while suspended and settled.
+func deriveStatus(j *jobs.Job, s summary, now time.Time) jobs.Status {
 	st := j.Status
 	st.Attempts = nil
-	st.Active, st.Succeeded, st.Failed = 0, 0, 0
-	started := false
+	st.Active, st.Succeeded, st.Failed = s.active, s.succeeded, s.failed
+	if j.Spec.CompletionMode == jobs.Indexed {
+		st.CompletedIndexes = jobs.FormatIndexes(s.succeededIdx)
+		st.FailedIndexes = jobs.FormatIndexes(s.failedIdx)
+	}
+	if st.Phase.Terminal() {
+		return st
+	}
+	st.Phase = jobs.PhasePending
+	if s.started {
+		st.Phase = jobs.PhaseRunning
+	}
+	// A running job's reason and message describe the present only: plan
+	// sets Backoff again while it lasts, and an active attempt that Swarm
+	// cannot place or start says why.
+	st.Reason, st.Message = "", ""
 	for _, a := range j.Status.Attempts {
-		switch a.State {
-		case jobs.AttemptSucceeded:
-			st.Succeeded++
-		case jobs.AttemptFailed:
-			st.Failed++
-		case jobs.AttemptStopped:
-			// Stopped by the deadline: a failure; by cancel: not counted.
-			if !j.CancelRequested {
-				st.Failed++
-			}
-		default:
-			st.Active++
-		}
-		if a.StartedAt != nil || a.Finished() {
-			started = true
+		if !a.Finished() && a.Error != "" {
+			st.Message = fmt.Sprintf("attempt %d of index %d is %s: %s", a.Attempt, a.Index, a.State, a.Error)
 		}
 	}
-	if !st.Phase.Terminal() {
-		st.Phase = jobs.PhasePending
-		if started {
-			st.Phase = jobs.PhaseRunning
-		}
-		// A running job's reason and message describe the present only:
-		// decide sets Backoff again while it lasts, and an active attempt
-		// that Swarm cannot place or start says why.
-		st.Reason, st.Message = "", ""
-		for _, a := range j.Status.Attempts {
-			if !a.Finished() && a.Error != "" {
-				st.Message = fmt.Sprintf("attempt %d is %s: %s", a.Attempt, a.State, a.Error)
-			}
-		}
-	}
+	setConditions(&st, j.Status.Conditions, now)
 	return st
+}
+
+// setConditions derives the Kubernetes-style conditions from the phase,
+// keeping each condition's time while its status does not change.
+func setConditions(st *jobs.Status, prev []jobs.Condition, now time.Time) {
+	conds := slices.Clone(prev)
+	set := func(typ string, status bool, reason, message string) {
+		for i := range conds {
+			if conds[i].Type == typ {
+				if conds[i].Status != status {
+					conds[i].Time = now
+				}
+				conds[i].Status, conds[i].Reason, conds[i].Message = status, reason, message
+				return
+			}
+		}
+		if status {
+			conds = append(conds, jobs.Condition{Type: typ, Status: true, Reason: reason, Message: message, Time: now})
+		}
+	}
+	suspended := st.Phase == jobs.PhaseSuspended
+	reason := ""
+	if suspended {
+		reason = jobs.ReasonSuspended
+	} else {
+		reason = "Resumed"
+	}
+	set("Suspended", suspended, reason, "")
+	set("Complete", st.Phase == jobs.PhaseSucceeded, st.Reason, st.Message)
+	set("Failed", st.Phase == jobs.PhaseFailed || st.Phase == jobs.PhaseCancelled, st.Reason, st.Message)
+	st.Conditions = conds
 }
 
 // observe returns a with what Swarm shows of its service and task.
@@ -274,10 +568,19 @@ func observe(a jobs.Attempt, o observedAttempt) jobs.Attempt {
 	a.ServiceID = o.ServiceID
 	if t := o.Task; t != nil {
 		a.Task, a.Node, a.State = t.ID, t.Node, jobs.AttemptState(t.State)
-		if t.started() && a.StartedAt == nil {
+		if t.State == swarm.TaskStateRunning && a.StartedAt == nil {
 			a.StartedAt = ptr(t.Timestamp)
 		}
 		a.Error = t.Err
+	}
+	return a
+}
+
+// stopped is the recorded form of an attempt swarmjob stops.
+func stopped(a jobs.Attempt, why stopReason, now time.Time) jobs.Attempt {
+	a.State, a.Reason, a.Error, a.FinishedAt = jobs.AttemptStopped, why.Reason, why.Message, ptr(now)
+	if why.Failure {
+		a.State = jobs.AttemptFailed
 	}
 	return a
 }
@@ -298,13 +601,18 @@ func outcome(a jobs.Attempt, o observedAttempt, now time.Time) jobs.Attempt {
 	a.ExitCode = t.ExitCode
 	switch t.State {
 	case swarm.TaskStateComplete:
-		a.State = jobs.AttemptSucceeded
-		a.Error = ""
-	default:
-		a.State = jobs.AttemptFailed
-		if a.Error == "" {
-			a.Error = fmt.Sprintf("task %s: %s", t.State, t.Message)
+		a.State, a.Reason, a.Error = jobs.AttemptSucceeded, jobs.AttemptReasonCompleted, ""
+	case swarm.TaskStateFailed:
+		a.State, a.Reason = jobs.AttemptFailed, jobs.AttemptReasonFailed
+		if a.ExitCode == nil {
+			a.Reason = jobs.AttemptReasonRejected
 		}
+	default:
+		// rejected, shutdown, orphaned, remove: Swarm gave up on the task.
+		a.State, a.Reason = jobs.AttemptFailed, jobs.AttemptReasonRejected
+	}
+	if a.State == jobs.AttemptFailed && a.Error == "" {
+		a.Error = fmt.Sprintf("task %s: %s", t.State, t.Message)
 	}
 	return a
 }
@@ -317,16 +625,6 @@ func attemptSummary(a jobs.Attempt) string {
 		return fmt.Sprintf("exit code %d", *a.ExitCode)
 	}
 	return string(a.State)
-}
-
-func lastFinished(atts []jobs.Attempt) time.Time {
-	var t time.Time
-	for _, a := range atts {
-		if a.FinishedAt != nil && a.FinishedAt.After(t) {
-			t = *a.FinishedAt
-		}
-	}
-	return t
 }
 
 func sameAttempt(a, b jobs.Attempt) bool {

@@ -249,7 +249,7 @@ func TestDecide(t *testing.T) {
 			job:  newJob(func(j *jobs.Job) { j.Spec.ActiveDeadlineSeconds = 5 }, withAttempts(finished(0, jobs.AttemptStopped, 5, true))),
 			now:  at(5.1), takenAt: at(5.1),
 			check: func(t *testing.T, d decision) {
-				if d.Status.Phase != jobs.PhaseFailed || d.Status.Reason != jobs.ReasonDeadlineExceeded || d.Status.Failed != 1 {
+				if d.Status.Phase != jobs.PhaseFailed || d.Status.Reason != jobs.ReasonDeadlineExceeded || d.Status.Failed != 0 {
 					t.Errorf("status = %+v", d.Status)
 				}
 			},
@@ -348,7 +348,7 @@ func TestDecide(t *testing.T) {
 			}()},
 			takenAt: at(2), now: at(2),
 			check: func(t *testing.T, d decision) {
-				want := "attempt 0 is pending: no suitable node (scheduling constraints not satisfied on 1 node)"
+				want := "attempt 0 of index 0 is pending: no suitable node (scheduling constraints not satisfied on 1 node)"
 				if len(d.Create)+len(d.Finish) != 0 || d.Status.Message != want || d.Status.Phase != jobs.PhasePending {
 					t.Errorf("status = %+v, want Pending with message %q", d.Status, want)
 				}

@@ -52,15 +52,6 @@ func (t *observedTask) terminal() bool {
 	return false
 }
 
-// started reports whether the task's container has been started.
-func (t *observedTask) started() bool {
-	switch t.State {
-	case swarm.TaskStateRunning, swarm.TaskStateComplete, swarm.TaskStateFailed:
-		return true
-	}
-	return false
-}
-
 // snapshot is one poll of Swarm: every managed service and its task.
 type snapshot struct {
 	// takenAt is the time before the poll's first call, so that every

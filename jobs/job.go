@@ -5,6 +5,7 @@
 package jobs
 
 import (
+	"math"
 	"time"
 )
 
@@ -18,6 +19,9 @@ const (
 	PhaseSucceeded Phase = "Succeeded"
 	PhaseFailed    Phase = "Failed"
 	PhaseCancelled Phase = "Cancelled"
+	// PhaseSuspended: the job is suspended; it has no active attempts and
+	// starts none until resumed.
+	PhaseSuspended Phase = "Suspended"
 )
 
 // Terminal reports whether p is a final phase.
@@ -28,7 +32,7 @@ func (p Phase) Terminal() bool {
 // Valid reports whether p is one of the known phases.
 func (p Phase) Valid() bool {
 	switch p {
-	case PhasePending, PhaseRunning, PhaseSucceeded, PhaseFailed, PhaseCancelled:
+	case PhasePending, PhaseRunning, PhaseSucceeded, PhaseFailed, PhaseCancelled, PhaseSuspended:
 		return true
 	}
 	return false
@@ -42,6 +46,11 @@ const (
 	ReasonDeadlineExceeded     = "DeadlineExceeded"
 	ReasonCancelled            = "Cancelled"
 	ReasonBackoff              = "Backoff"
+	ReasonSuspended            = "Suspended"
+	ReasonFailurePolicy        = "FailurePolicy"
+	ReasonSuccessPolicy        = "SuccessPolicy"
+	ReasonMaxFailedIndexes     = "MaxFailedIndexesExceeded"
+	ReasonFailedIndexes        = "FailedIndexes"
 )
 
 // Job is one submitted unit of batch work and everything swarmjob knows about it.
@@ -70,46 +79,95 @@ type Spec struct {
 	WorkingDir string
 	User       string
 
-	// BackoffLimit is the number of failed attempts tolerated before the
-	// job fails; 0 means the first failure is final.
+	// Completions is how many attempts must succeed (NonIndexed) or how
+	// many indexes 0..Completions-1 must each succeed once (Indexed).
+	Completions int
+	// Parallelism caps the attempts active at once. It may change while
+	// the job runs.
+	Parallelism    int
+	CompletionMode CompletionMode
+
+	// BackoffLimit is the number of counted failed attempts tolerated
+	// before the job fails; 0 means the first failure is final.
+	// UnlimitedBackoff disables the job-wide limit.
 	BackoffLimit int
-	Backoff      Backoff
-	// ActiveDeadlineSeconds bounds the job's run time from its start;
-	// 0 means no deadline.
+	// BackoffLimitPerIndex, when set (Indexed only), is the number of
+	// counted failures tolerated per index before that index fails.
+	BackoffLimitPerIndex *int
+	// MaxFailedIndexes, when set, fails the job as soon as more indexes
+	// than this have failed.
+	MaxFailedIndexes *int
+	FailurePolicy    *FailurePolicy
+	SuccessPolicy    *SuccessPolicy
+	Backoff          Backoff
+	// ActiveDeadlineSeconds bounds the job's run time from its start (or
+	// its last resume); 0 means no deadline.
 	ActiveDeadlineSeconds int64
+	// AttemptDeadlineSeconds bounds each attempt from its creation; an
+	// attempt past it is stopped and fails with reason DeadlineExceeded.
+	AttemptDeadlineSeconds int64
+	// Suspend holds the job: active attempts are stopped (not counted as
+	// failures) and none start until it is cleared. It may change while
+	// the job runs.
+	Suspend bool
 
 	Resources Resources
 	Placement Placement
 	Networks  []string
 }
 
-// Backoff is the delay before attempt n+1 after a failed attempt n:
-// min(Initial * 2^n, Max).
+// Backoff is the delay before the next attempt after failed ones:
+// min(Initial * Multiplier^(failures-1), Max), then spread by up to
+// ±Jitter of itself.
 type Backoff struct {
 	Initial time.Duration
 	Max     time.Duration
+	// Multiplier is the growth factor (default 2, at least 1).
+	Multiplier float64
+	// Jitter in [0, 1) spreads each delay by up to that fraction.
+	Jitter float64
 }
 
 // Default values applied by Spec.Defaults.
 const (
-	DefaultBackoffInitial = time.Second
-	DefaultBackoffMax     = 60 * time.Second
+	DefaultBackoffInitial    = time.Second
+	DefaultBackoffMax        = 60 * time.Second
+	DefaultBackoffMultiplier = 2.0
+	// UnlimitedBackoff as BackoffLimit means no job-wide limit; it is the
+	// default when BackoffLimitPerIndex is set, as in Kubernetes.
+	UnlimitedBackoff = math.MaxInt32
 )
 
-// Delay returns how long to wait before the next attempt when failed
-// attempts have failed so far (failed >= 1).
-func (b Backoff) Delay(failed int) time.Duration {
+// Delay returns how long to wait before the next attempt after failed
+// counted failures (failed >= 1). seed picks the jitter deterministically,
+// so that the same inputs always give the same delay.
+func (b Backoff) Delay(failed int, seed uint64) time.Duration {
 	if failed < 1 {
 		return 0
 	}
-	d := b.Initial
-	for i := 1; i < failed; i++ {
-		d *= 2
-		if d >= b.Max || d <= 0 {
-			return b.Max
-		}
+	mult := b.Multiplier
+	if mult < 1 {
+		mult = DefaultBackoffMultiplier
 	}
-	return min(d, b.Max)
+	d := float64(b.Initial)
+	for i := 1; i < failed && d < float64(b.Max); i++ {
+		d *= mult
+	}
+	d = min(d, float64(b.Max))
+	if b.Jitter > 0 {
+		// seed -> [-1, 1)
+		u := float64(splitmix(seed)>>11)/float64(1<<53)*2 - 1
+		d += d * b.Jitter * u
+	}
+	return time.Duration(d)
+}
+
+// splitmix is a fixed 64-bit mixer (SplitMix64's finaliser).
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
 }
 
 // Resources are the CPU and memory limits and reservations of each attempt.
@@ -141,7 +199,23 @@ type Status struct {
 	Active     int
 	Succeeded  int
 	Failed     int
-	Attempts   []Attempt
+	// CompletedIndexes and FailedIndexes list indexes as ranges, "0-4,7"
+	// (Indexed jobs).
+	CompletedIndexes string
+	FailedIndexes    string
+	Conditions       []Condition
+	Attempts         []Attempt
+}
+
+// Condition is one aspect of a job's state, as in Kubernetes: Suspended,
+// Complete, Failed.
+type Condition struct {
+	Type    string
+	Status  bool
+	Reason  string
+	Message string
+	// Time is when Status last changed.
+	Time time.Time
 }
 
 // AttemptState is the state of one attempt as swarmjob records it. The values
@@ -175,6 +249,9 @@ type Attempt struct {
 	State      AttemptState
 	ExitCode   *int
 	Error      string
+	// Reason says why a finished attempt ended: see the AttemptReason
+	// constants.
+	Reason     string
 	CreatedAt  time.Time
 	StartedAt  *time.Time
 	FinishedAt *time.Time

@@ -7,13 +7,13 @@ import (
 )
 
 func TestBackoffDelay(t *testing.T) {
-	b := Backoff{Initial: time.Second, Max: 10 * time.Second}
+	b := Backoff{Initial: time.Second, Max: 10 * time.Second, Multiplier: 2}
 	tests := []struct {
 		failed int
 		want   time.Duration
 	}{{0, 0}, {1, time.Second}, {2, 2 * time.Second}, {3, 4 * time.Second}, {4, 8 * time.Second}, {5, 10 * time.Second}, {500, 10 * time.Second}}
 	for _, tt := range tests {
-		if got := b.Delay(tt.failed); got != tt.want {
+		if got := b.Delay(tt.failed, 42); got != tt.want {
 			t.Errorf("Delay(%d) = %v, want %v", tt.failed, got, tt.want)
 		}
 	}

@@ -21,6 +21,10 @@ const (
 	MaxDeadlineSeconds = 366 * 24 * 3600
 	MaxConstraints     = 32
 	MaxNetworks        = 16
+	MaxCompletions     = 100000
+	MaxParallelism     = 10000
+	MaxPolicyRules     = 20
+	MaxExitCodeValues  = 255
 )
 
 var (
@@ -35,6 +39,18 @@ const ReservedEnvPrefix = "SWARMJOB_"
 
 // Defaults fills the unset fields of s with their documented defaults.
 func (s *Spec) Defaults() {
+	if s.Completions == 0 {
+		s.Completions = 1
+	}
+	if s.Parallelism == 0 {
+		s.Parallelism = 1
+	}
+	if s.CompletionMode == "" {
+		s.CompletionMode = NonIndexed
+	}
+	if s.Backoff.Multiplier == 0 {
+		s.Backoff.Multiplier = DefaultBackoffMultiplier
+	}
 	if s.Backoff.Initial == 0 {
 		s.Backoff.Initial = DefaultBackoffInitial
 	}
@@ -98,8 +114,11 @@ func (s Spec) validate() error {
 	if len(s.User) > 256 || strings.ContainsAny(s.User, " \t\r\n\x00") {
 		return Errorf(EINVALID, "user: must be a user name or uid[:gid] without whitespace")
 	}
-	if s.BackoffLimit < 0 || s.BackoffLimit > MaxBackoffLimit {
+	if s.BackoffLimit < 0 || (s.BackoffLimit > MaxBackoffLimit && s.BackoffLimit != UnlimitedBackoff) {
 		return Errorf(EINVALID, "backoffLimit: must be between 0 and %d, got %d", MaxBackoffLimit, s.BackoffLimit)
+	}
+	if err := s.validateBatch(); err != nil {
+		return err
 	}
 	if s.Backoff.Initial < time.Millisecond {
 		return Errorf(EINVALID, "backoff.initialMs: must be at least 1")
@@ -109,6 +128,15 @@ func (s Spec) validate() error {
 	}
 	if s.Backoff.Max > 24*time.Hour {
 		return Errorf(EINVALID, "backoff.maxMs: must be at most 86400000 (one day)")
+	}
+	if s.Backoff.Multiplier < 1 || s.Backoff.Multiplier > 10 || s.Backoff.Multiplier != s.Backoff.Multiplier {
+		return Errorf(EINVALID, "backoff.multiplier: must be between 1 and 10")
+	}
+	if s.Backoff.Jitter < 0 || s.Backoff.Jitter >= 1 || s.Backoff.Jitter != s.Backoff.Jitter {
+		return Errorf(EINVALID, "backoff.jitter: must be at least 0 and below 1")
+	}
+	if s.AttemptDeadlineSeconds < 0 || s.AttemptDeadlineSeconds > MaxDeadlineSeconds {
+		return Errorf(EINVALID, "attemptDeadlineSeconds: must be between 1 and %d, got %d", MaxDeadlineSeconds, s.AttemptDeadlineSeconds)
 	}
 	if s.ActiveDeadlineSeconds < 0 || s.ActiveDeadlineSeconds > MaxDeadlineSeconds {
 		return Errorf(EINVALID, "activeDeadlineSeconds: must be between 1 and %d, got %d", MaxDeadlineSeconds, s.ActiveDeadlineSeconds)

@@ -26,10 +26,43 @@ type specRecord struct {
 	BackoffInitialNs      int64             `json:"backoffInitialNs"`
 	BackoffMaxNs          int64             `json:"backoffMaxNs"`
 	ActiveDeadlineSeconds int64             `json:"activeDeadlineSeconds,omitempty"`
-	Limits                amountsRecord     `json:"limits"`
-	Reservations          amountsRecord     `json:"reservations"`
-	Constraints           []string          `json:"constraints"`
-	Networks              []string          `json:"networks"`
+	// Batch fields; rows written before they existed decode with the
+	// defaults (see decodeSpec).
+	Completions            int                 `json:"completions,omitempty"`
+	Parallelism            int                 `json:"parallelism,omitempty"`
+	CompletionMode         string              `json:"completionMode,omitempty"`
+	BackoffLimitPerIndex   *int                `json:"backoffLimitPerIndex,omitempty"`
+	MaxFailedIndexes       *int                `json:"maxFailedIndexes,omitempty"`
+	FailurePolicy          []failureRuleRecord `json:"failurePolicy,omitempty"`
+	SuccessPolicy          []successRuleRecord `json:"successPolicy,omitempty"`
+	BackoffMultiplier      float64             `json:"backoffMultiplier,omitempty"`
+	BackoffJitter          float64             `json:"backoffJitter,omitempty"`
+	AttemptDeadlineSeconds int64               `json:"attemptDeadlineSeconds,omitempty"`
+	Suspend                bool                `json:"suspend,omitempty"`
+	Limits                 amountsRecord       `json:"limits"`
+	Reservations           amountsRecord       `json:"reservations"`
+	Constraints            []string            `json:"constraints"`
+	Networks               []string            `json:"networks"`
+}
+
+type failureRuleRecord struct {
+	Action     string   `json:"action"`
+	ExitCodeOp string   `json:"exitCodeOp,omitempty"`
+	ExitCodes  []int    `json:"exitCodes,omitempty"`
+	Reasons    []string `json:"reasons,omitempty"`
+}
+
+type successRuleRecord struct {
+	Indexes string `json:"indexes,omitempty"`
+	Count   *int   `json:"count,omitempty"`
+}
+
+type conditionRecord struct {
+	Type    string    `json:"type"`
+	Status  bool      `json:"status"`
+	Reason  string    `json:"reason,omitempty"`
+	Message string    `json:"message,omitempty"`
+	Time    time.Time `json:"time"`
 }
 
 type amountsRecord struct {
@@ -47,6 +80,10 @@ type statusRecord struct {
 	Active     int        `json:"active"`
 	Succeeded  int        `json:"succeeded"`
 	Failed     int        `json:"failed"`
+
+	CompletedIndexes string            `json:"completedIndexes,omitempty"`
+	FailedIndexes    string            `json:"failedIndexes,omitempty"`
+	Conditions       []conditionRecord `json:"conditions,omitempty"`
 }
 
 // attemptRecord is jobs.Attempt without the fields that are columns: Index,
@@ -59,6 +96,7 @@ type attemptRecord struct {
 	State      string     `json:"state"`
 	ExitCode   *int       `json:"exitCode,omitempty"`
 	Error      string     `json:"error,omitempty"`
+	Reason     string     `json:"reason,omitempty"`
 	CreatedAt  time.Time  `json:"createdAt"`
 	StartedAt  *time.Time `json:"startedAt,omitempty"`
 	FinishedAt *time.Time `json:"finishedAt,omitempty"`
@@ -67,21 +105,48 @@ type attemptRecord struct {
 }
 
 func encodeSpec(s jobs.Spec) (string, error) {
+	var fp []failureRuleRecord
+	if s.FailurePolicy != nil {
+		for _, r := range s.FailurePolicy.Rules {
+			rec := failureRuleRecord{Action: string(r.Action), Reasons: r.OnReasons}
+			if r.OnExitCodes != nil {
+				rec.ExitCodeOp, rec.ExitCodes = r.OnExitCodes.Operator, r.OnExitCodes.Values
+			}
+			fp = append(fp, rec)
+		}
+	}
+	var sp []successRuleRecord
+	if s.SuccessPolicy != nil {
+		for _, r := range s.SuccessPolicy.Rules {
+			sp = append(sp, successRuleRecord{Indexes: r.SucceededIndexes, Count: r.SucceededCount})
+		}
+	}
 	return encode(specRecord{
-		Image:                 s.Image,
-		Command:               s.Command,
-		Args:                  s.Args,
-		Env:                   s.Env,
-		WorkingDir:            s.WorkingDir,
-		User:                  s.User,
-		BackoffLimit:          s.BackoffLimit,
-		BackoffInitialNs:      int64(s.Backoff.Initial),
-		BackoffMaxNs:          int64(s.Backoff.Max),
-		ActiveDeadlineSeconds: s.ActiveDeadlineSeconds,
-		Limits:                amountsRecord(s.Resources.Limits),
-		Reservations:          amountsRecord(s.Resources.Reservations),
-		Constraints:           s.Placement.Constraints,
-		Networks:              s.Networks,
+		Completions:            s.Completions,
+		Parallelism:            s.Parallelism,
+		CompletionMode:         string(s.CompletionMode),
+		BackoffLimitPerIndex:   s.BackoffLimitPerIndex,
+		MaxFailedIndexes:       s.MaxFailedIndexes,
+		FailurePolicy:          fp,
+		SuccessPolicy:          sp,
+		BackoffMultiplier:      s.Backoff.Multiplier,
+		BackoffJitter:          s.Backoff.Jitter,
+		AttemptDeadlineSeconds: s.AttemptDeadlineSeconds,
+		Suspend:                s.Suspend,
+		Image:                  s.Image,
+		Command:                s.Command,
+		Args:                   s.Args,
+		Env:                    s.Env,
+		WorkingDir:             s.WorkingDir,
+		User:                   s.User,
+		BackoffLimit:           s.BackoffLimit,
+		BackoffInitialNs:       int64(s.Backoff.Initial),
+		BackoffMaxNs:           int64(s.Backoff.Max),
+		ActiveDeadlineSeconds:  s.ActiveDeadlineSeconds,
+		Limits:                 amountsRecord(s.Resources.Limits),
+		Reservations:           amountsRecord(s.Resources.Reservations),
+		Constraints:            s.Placement.Constraints,
+		Networks:               s.Networks,
 	})
 }
 
@@ -90,15 +155,43 @@ func decodeSpec(text string) (jobs.Spec, error) {
 	if err := json.Unmarshal([]byte(text), &r); err != nil {
 		return jobs.Spec{}, fmt.Errorf("decoding spec: %w", err)
 	}
-	return jobs.Spec{
-		Image:                 r.Image,
-		Command:               r.Command,
-		Args:                  r.Args,
-		Env:                   r.Env,
-		WorkingDir:            r.WorkingDir,
-		User:                  r.User,
-		BackoffLimit:          r.BackoffLimit,
-		Backoff:               jobs.Backoff{Initial: time.Duration(r.BackoffInitialNs), Max: time.Duration(r.BackoffMaxNs)},
+	var fp *jobs.FailurePolicy
+	if len(r.FailurePolicy) > 0 {
+		fp = &jobs.FailurePolicy{}
+		for _, rec := range r.FailurePolicy {
+			rule := jobs.FailureRule{Action: jobs.FailureAction(rec.Action), OnReasons: rec.Reasons}
+			if rec.ExitCodeOp != "" {
+				rule.OnExitCodes = &jobs.ExitCodes{Operator: rec.ExitCodeOp, Values: rec.ExitCodes}
+			}
+			fp.Rules = append(fp.Rules, rule)
+		}
+	}
+	var sp *jobs.SuccessPolicy
+	if len(r.SuccessPolicy) > 0 {
+		sp = &jobs.SuccessPolicy{}
+		for _, rec := range r.SuccessPolicy {
+			sp.Rules = append(sp.Rules, jobs.SuccessRule{SucceededIndexes: rec.Indexes, SucceededCount: rec.Count})
+		}
+	}
+	spec := jobs.Spec{
+		Completions:            r.Completions,
+		Parallelism:            r.Parallelism,
+		CompletionMode:         jobs.CompletionMode(r.CompletionMode),
+		BackoffLimitPerIndex:   r.BackoffLimitPerIndex,
+		MaxFailedIndexes:       r.MaxFailedIndexes,
+		FailurePolicy:          fp,
+		SuccessPolicy:          sp,
+		AttemptDeadlineSeconds: r.AttemptDeadlineSeconds,
+		Suspend:                r.Suspend,
+		Image:                  r.Image,
+		Command:                r.Command,
+		Args:                   r.Args,
+		Env:                    r.Env,
+		WorkingDir:             r.WorkingDir,
+		User:                   r.User,
+		BackoffLimit:           r.BackoffLimit,
+		Backoff: jobs.Backoff{Initial: time.Duration(r.BackoffInitialNs), Max: time.Duration(r.BackoffMaxNs),
+			Multiplier: r.BackoffMultiplier, Jitter: r.BackoffJitter},
 		ActiveDeadlineSeconds: r.ActiveDeadlineSeconds,
 		Resources: jobs.Resources{
 			Limits:       jobs.ResourceAmounts(r.Limits),
@@ -106,18 +199,39 @@ func decodeSpec(text string) (jobs.Spec, error) {
 		},
 		Placement: jobs.Placement{Constraints: r.Constraints},
 		Networks:  r.Networks,
-	}, nil
+	}
+	// Rows from before the batch fields existed were one-shot jobs.
+	if spec.Completions == 0 {
+		spec.Completions = 1
+	}
+	if spec.Parallelism == 0 {
+		spec.Parallelism = 1
+	}
+	if spec.CompletionMode == "" {
+		spec.CompletionMode = jobs.NonIndexed
+	}
+	if spec.Backoff.Multiplier == 0 {
+		spec.Backoff.Multiplier = jobs.DefaultBackoffMultiplier
+	}
+	return spec, nil
 }
 
 func encodeStatus(s jobs.Status) (string, error) {
+	var conds []conditionRecord
+	for _, c := range s.Conditions {
+		conds = append(conds, conditionRecord{Type: c.Type, Status: c.Status, Reason: c.Reason, Message: c.Message, Time: c.Time.UTC()})
+	}
 	return encode(statusRecord{
-		Reason:     s.Reason,
-		Message:    s.Message,
-		StartedAt:  utcPtr(s.StartedAt),
-		FinishedAt: utcPtr(s.FinishedAt),
-		Active:     s.Active,
-		Succeeded:  s.Succeeded,
-		Failed:     s.Failed,
+		CompletedIndexes: s.CompletedIndexes,
+		FailedIndexes:    s.FailedIndexes,
+		Conditions:       conds,
+		Reason:           s.Reason,
+		Message:          s.Message,
+		StartedAt:        utcPtr(s.StartedAt),
+		FinishedAt:       utcPtr(s.FinishedAt),
+		Active:           s.Active,
+		Succeeded:        s.Succeeded,
+		Failed:           s.Failed,
 	})
 }
 
@@ -128,15 +242,22 @@ func decodeStatus(phase jobs.Phase, text string) (jobs.Status, error) {
 	if err := json.Unmarshal([]byte(text), &r); err != nil {
 		return jobs.Status{}, fmt.Errorf("decoding status: %w", err)
 	}
+	var conds []jobs.Condition
+	for _, c := range r.Conditions {
+		conds = append(conds, jobs.Condition{Type: c.Type, Status: c.Status, Reason: c.Reason, Message: c.Message, Time: c.Time})
+	}
 	return jobs.Status{
-		Phase:      phase,
-		Reason:     r.Reason,
-		Message:    r.Message,
-		StartedAt:  r.StartedAt,
-		FinishedAt: r.FinishedAt,
-		Active:     r.Active,
-		Succeeded:  r.Succeeded,
-		Failed:     r.Failed,
+		CompletedIndexes: r.CompletedIndexes,
+		FailedIndexes:    r.FailedIndexes,
+		Conditions:       conds,
+		Phase:            phase,
+		Reason:           r.Reason,
+		Message:          r.Message,
+		StartedAt:        r.StartedAt,
+		FinishedAt:       r.FinishedAt,
+		Active:           r.Active,
+		Succeeded:        r.Succeeded,
+		Failed:           r.Failed,
 	}, nil
 }
 
@@ -149,6 +270,7 @@ func encodeAttempt(a jobs.Attempt) (string, error) {
 		State:      string(a.State),
 		ExitCode:   a.ExitCode,
 		Error:      a.Error,
+		Reason:     a.Reason,
 		CreatedAt:  a.CreatedAt.UTC(),
 		StartedAt:  utcPtr(a.StartedAt),
 		FinishedAt: utcPtr(a.FinishedAt),
@@ -174,6 +296,7 @@ func decodeAttempt(index, attempt int, removed bool, text string) (jobs.Attempt,
 		State:      jobs.AttemptState(r.State),
 		ExitCode:   r.ExitCode,
 		Error:      r.Error,
+		Reason:     r.Reason,
 		CreatedAt:  r.CreatedAt,
 		StartedAt:  r.StartedAt,
 		FinishedAt: r.FinishedAt,

@@ -92,8 +92,22 @@ func fullJob(id string) *jobs.Job {
 			User:         "1000:1000",
 			BackoffLimit: 3,
 			// Not whole milliseconds: the store must not round.
-			Backoff:               jobs.Backoff{Initial: 1500 * time.Microsecond, Max: 90*time.Second + 1},
+			Backoff:               jobs.Backoff{Initial: 1500 * time.Microsecond, Max: 90*time.Second + 1, Multiplier: 1.5, Jitter: 0.25},
 			ActiveDeadlineSeconds: 3600,
+			Completions:           10,
+			Parallelism:           3,
+			CompletionMode:        jobs.Indexed,
+			BackoffLimitPerIndex:  ptrTo(2),
+			MaxFailedIndexes:      ptrTo(4),
+			FailurePolicy: &jobs.FailurePolicy{Rules: []jobs.FailureRule{
+				{Action: jobs.ActionFailJob, OnExitCodes: &jobs.ExitCodes{Operator: "In", Values: []int{42, 43}}},
+				{Action: jobs.ActionIgnore, OnReasons: []string{jobs.AttemptReasonNodeLost}},
+			}},
+			SuccessPolicy: &jobs.SuccessPolicy{Rules: []jobs.SuccessRule{
+				{SucceededIndexes: "0-3,7"}, {SucceededCount: ptrTo(5)},
+			}},
+			AttemptDeadlineSeconds: 60,
+			Suspend:                true,
 			Resources: jobs.Resources{
 				Limits:       jobs.ResourceAmounts{CPUs: 1.5, MemoryBytes: 512 << 20},
 				Reservations: jobs.ResourceAmounts{CPUs: 0.1, MemoryBytes: 64 << 20},
@@ -102,12 +116,15 @@ func fullJob(id string) *jobs.Job {
 			Networks:  []string{},
 		},
 		Status: jobs.Status{
-			Phase:     jobs.PhaseRunning,
-			Reason:    jobs.ReasonBackoff,
-			Message:   "waiting",
-			StartedAt: &started,
-			Active:    1,
-			Failed:    1,
+			Phase:            jobs.PhaseRunning,
+			Reason:           jobs.ReasonBackoff,
+			Message:          "waiting",
+			StartedAt:        &started,
+			Active:           1,
+			Failed:           1,
+			CompletedIndexes: "0-2",
+			FailedIndexes:    "5",
+			Conditions:       []jobs.Condition{{Type: "Suspended", Status: true, Reason: "Suspended", Message: "m", Time: created}},
 			Attempts: []jobs.Attempt{
 				fullAttempt(0, 0),
 				{Index: 0, Attempt: 1, State: jobs.AttemptCreating, CreatedAt: started},
@@ -144,6 +161,22 @@ func fullAttempt(index, attempt int) jobs.Attempt {
 func inUTC(j *jobs.Job) *jobs.Job {
 	c := *j
 	c.CreatedAt = c.CreatedAt.UTC()
+	// Unset batch fields read back with their defaults.
+	if c.Spec.Completions == 0 {
+		c.Spec.Completions = 1
+	}
+	if c.Spec.Parallelism == 0 {
+		c.Spec.Parallelism = 1
+	}
+	if c.Spec.CompletionMode == "" {
+		c.Spec.CompletionMode = jobs.NonIndexed
+	}
+	if c.Spec.Backoff.Multiplier == 0 {
+		c.Spec.Backoff.Multiplier = jobs.DefaultBackoffMultiplier
+	}
+	for i := range c.Status.Conditions {
+		c.Status.Conditions[i].Time = c.Status.Conditions[i].Time.UTC()
+	}
 	if c.Status.Phase == "" {
 		c.Status.Phase = jobs.PhasePending
 	}
@@ -1417,3 +1450,5 @@ func FuzzDecodeCursor(f *testing.F) {
 		}
 	})
 }
+
+func ptrTo[T any](v T) *T { return &v }
