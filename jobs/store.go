@@ -24,6 +24,13 @@ type Filter struct {
 	Cursor string
 }
 
+// SpecPatch holds the spec fields that may change after submission; nil
+// fields are left as they are.
+type SpecPatch struct {
+	Parallelism *int
+	Suspend     *bool
+}
+
 // Page is one page of ListJobs, newest job first.
 type Page struct {
 	Jobs       []*Job
@@ -33,7 +40,9 @@ type Page struct {
 // LogQuery selects stored log output.
 type LogQuery struct {
 	JobID string
-	// Attempt selects one attempt number; nil selects all, in attempt order.
+	// Index selects one completion index; nil selects all.
+	Index *int
+	// Attempt selects one attempt number; nil selects all.
 	Attempt *int
 	// Streams selects stdout, stderr or both (zero value: both).
 	Stdout, Stderr bool
@@ -67,6 +76,9 @@ type Store interface {
 	// UpdateStatus replaces the job's status, except its attempts, which
 	// are written with PutAttempt.
 	UpdateStatus(ctx context.Context, id string, s Status) error
+	// PatchSpec changes the mutable parts of a job's spec and returns the
+	// job as it is now; ENOTFOUND if unknown or being deleted.
+	PatchSpec(ctx context.Context, id string, p SpecPatch) (*Job, error)
 	// RequestCancel sets CancelRequested (and DeleteRequested when del is
 	// true) and returns the job as it is now; ENOTFOUND if unknown or
 	// already being deleted.

@@ -377,6 +377,35 @@ func (db *DB) RequestCancel(ctx context.Context, id string, del bool) (*jobs.Job
 	return j, nil
 }
 
+// PatchSpec applies p to the stored spec in one write transaction.
+func (db *DB) PatchSpec(ctx context.Context, id string, p jobs.SpecPatch) (*jobs.Job, error) {
+	var j *jobs.Job
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		if j, err = getJob(ctx, tx, id, false); err != nil {
+			return err
+		}
+		if p.Parallelism != nil {
+			j.Spec.Parallelism = *p.Parallelism
+		}
+		if p.Suspend != nil {
+			j.Spec.Suspend = *p.Suspend
+		}
+		text, err := encodeSpec(j.Spec)
+		if err != nil {
+			return fmt.Errorf("encoding spec of job %q: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET spec = ? WHERE id = ?`, text, id); err != nil {
+			return fmt.Errorf("patching job %q: %w", id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
 // DeleteJob removes the job with its labels, attempts and logs in one
 // transaction. Deleting a job that does not exist is not an error.
 func (db *DB) DeleteJob(ctx context.Context, id string) error {

@@ -67,8 +67,8 @@ func (db *DB) AppendLog(ctx context.Context, k jobs.AttemptKey, seq int, stream 
 }
 
 // ReadLogs calls fn for each stored chunk of job q.JobID that matches q, in
-// (index, attempt, seq) order. q.Attempt selects one attempt number of every
-// index; q.Stdout and q.Stderr select streams, and both false selects both.
+// (index, attempt, seq) order. q.Index selects one index and q.Attempt one
+// attempt number (of every selected index); q.Stdout and q.Stderr select streams, and both false selects both.
 // ReadLogs returns the first error of fn unchanged, and ENOTFOUND if the job
 // does not exist or is being deleted.
 //
@@ -92,6 +92,10 @@ func (db *DB) ReadLogs(ctx context.Context, q jobs.LogQuery, fn func(jobs.LogChu
 	// The query text is built from constant fragments only.
 	filter := `job_seq = ?`
 	args := []any{jobSeq}
+	if q.Index != nil {
+		filter += ` AND idx = ?`
+		args = append(args, *q.Index)
+	}
 	if q.Attempt != nil {
 		// The unary + keeps SQLite from treating attempt as a constant,
 		// which would make it sort each index's chunks (blobs included)

@@ -1452,3 +1452,60 @@ func FuzzDecodeCursor(f *testing.F) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+func TestPatchSpec(t *testing.T) {
+	db := openTest(t)
+	create(t, db, newJob("p1"))
+	three, yes := 3, true
+	got, err := db.PatchSpec(t.Context(), "p1", jobs.SpecPatch{Parallelism: &three})
+	if err != nil || got.Spec.Parallelism != 3 || got.Spec.Suspend {
+		t.Fatalf("patch parallelism: %+v, %v", got, err)
+	}
+	got, err = db.PatchSpec(t.Context(), "p1", jobs.SpecPatch{Suspend: &yes})
+	if err != nil || got.Spec.Parallelism != 3 || !got.Spec.Suspend {
+		t.Fatalf("patch suspend: %+v, %v", got, err)
+	}
+	reread, err := db.GetJob(t.Context(), "p1")
+	if err != nil || reread.Spec.Parallelism != 3 || !reread.Spec.Suspend || reread.Spec.Image != "alpine:3" {
+		t.Fatalf("reread: %+v, %v", reread, err)
+	}
+	if _, err := db.PatchSpec(t.Context(), "nope", jobs.SpecPatch{Parallelism: &three}); !jobs.IsNotFound(err) {
+		t.Errorf("unknown job: err = %v, want not found", err)
+	}
+	if _, err := db.RequestCancel(t.Context(), "p1", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PatchSpec(t.Context(), "p1", jobs.SpecPatch{Parallelism: &three}); !jobs.IsNotFound(err) {
+		t.Errorf("job being deleted: err = %v, want not found", err)
+	}
+}
+
+func TestReadLogsByIndex(t *testing.T) {
+	db := openTest(t)
+	create(t, db, newJob("li"))
+	for idx := range 3 {
+		for att := range 2 {
+			k := jobs.AttemptKey{JobID: "li", Index: idx, Attempt: att}
+			if err := db.AppendLog(t.Context(), k, 0, jobs.Stdout, []byte(fmt.Sprintf("%d/%d\n", idx, att))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	read := func(q jobs.LogQuery) string {
+		var b strings.Builder
+		if err := db.ReadLogs(t.Context(), q, func(c jobs.LogChunk) error { b.Write(c.Data); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	one, zero := 1, 0
+	if got := read(jobs.LogQuery{JobID: "li", Index: &one}); got != "1/0\n1/1\n" {
+		t.Errorf("index 1 = %q", got)
+	}
+	if got := read(jobs.LogQuery{JobID: "li", Index: &one, Attempt: &zero}); got != "1/0\n" {
+		t.Errorf("index 1 attempt 0 = %q", got)
+	}
+	if got := read(jobs.LogQuery{JobID: "li", Attempt: &one}); got != "0/1\n1/1\n2/1\n" {
+		t.Errorf("attempt 1 of every index = %q", got)
+	}
+}
