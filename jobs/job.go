@@ -246,9 +246,9 @@ type Attempt struct {
 	Node      string
 	// State is the recorded state: while the attempt is active it holds
 	// the last observed Swarm task state, or "creating".
-	State      AttemptState
-	ExitCode   *int
-	Error      string
+	State    AttemptState
+	ExitCode *int
+	Error    string
 	// Reason says why a finished attempt ended: see the AttemptReason
 	// constants.
 	Reason     string
