@@ -11,6 +11,7 @@ require (
 	github.com/spf13/cobra v1.10.2
 	k8s.io/client-go v0.37.2
 	modernc.org/sqlite v1.62.0
+	pgregory.net/rapid v1.3.0
 )
 
 require (
