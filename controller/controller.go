@@ -23,7 +23,10 @@ import (
 // Config configures a Controller. Engine, Store and Hub are required.
 type Config struct {
 	Engine Engine
-	Store  jobs.Store
+	// Instance is the ID of this swarmjob instance, kept in its store; it
+	// labels every service and scopes everything the controller watches.
+	Instance string
+	Store    jobs.Store
 	// Hub is notified whenever a job's record changes.
 	Hub    *jobs.Hub
 	Logger *slog.Logger
@@ -42,6 +45,7 @@ type Config struct {
 // start it with Run. Enqueue may be called from any goroutine.
 type Controller struct {
 	engine   Engine
+	instance string
 	store    jobs.Store
 	hub      *jobs.Hub
 	log      *slog.Logger
@@ -54,6 +58,9 @@ type Controller struct {
 
 // NewController returns a Controller; it does nothing until Run.
 func NewController(cfg Config) *Controller {
+	if cfg.Instance == "" {
+		panic("controller: Config.Instance is empty")
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -73,18 +80,19 @@ func NewController(cfg Config) *Controller {
 		cfg.MaxLogBytes = results.DefaultMaxBytes
 	}
 	c := &Controller{
-		engine: cfg.Engine,
-		store:  cfg.Store,
-		hub:    cfg.Hub,
-		log:    cfg.Logger,
-		now:    cfg.Now,
-		resync: cfg.Resync,
-		maxLog: cfg.MaxLogBytes,
+		engine:   cfg.Engine,
+		instance: cfg.Instance,
+		store:    cfg.Store,
+		hub:      cfg.Hub,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		resync:   cfg.Resync,
+		maxLog:   cfg.MaxLogBytes,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, 30*time.Second),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "jobs"}),
 	}
-	c.observer = newObserver(cfg.Engine, cfg.Logger, cfg.PollFast, cfg.PollSlow, cfg.Now, c.Enqueue)
+	c.observer = newObserver(cfg.Engine, cfg.Instance, cfg.Logger, cfg.PollFast, cfg.PollSlow, cfg.Now, c.Enqueue)
 	return c
 }
 
@@ -178,11 +186,15 @@ func (c *Controller) resyncLoop(ctx context.Context) {
 func (c *Controller) watchEvents(ctx context.Context) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		filters := make(client.Filters).Add("label", ManagedFilterLabel).Add("type", "service", "container")
+		filters := ownedFilters(c.instance).Add("type", "service", "container")
 		res := c.engine.Events(ctx, client.EventsListOptions{Filters: filters})
+		connected := time.Now()
 		err := c.consumeEvents(ctx, res)
 		if ctx.Err() != nil {
 			return
+		}
+		if time.Since(connected) > time.Minute {
+			backoff = 100 * time.Millisecond // it was healthy: reconnect fast
 		}
 		c.log.Debug("engine event stream ended; reconnecting", "err", err, "after", backoff)
 		select {

@@ -92,7 +92,7 @@ func decide(j *jobs.Job, observed []observedAttempt, takenAt, now time.Time) dec
 	for _, a := range j.Status.Attempts {
 		o, present := seen[key{a.Index, a.Attempt}]
 		if a.Finished() {
-			if a.Removed {
+			if a.Removed && !present {
 				continue
 			}
 			id := a.ServiceID
@@ -298,13 +298,14 @@ func judge(j *jobs.Job, s summary, now time.Time) verdict {
 	}
 	spec := j.Spec
 	switch {
+	case s.succeeded >= spec.Completions:
+		// A success already recorded wins over a later cancel.
+		return verdict{jobs.PhaseSucceeded, jobs.ReasonCompleted, ""}
 	case j.CancelRequested:
 		return verdict{jobs.PhaseCancelled, jobs.ReasonCancelled, "job cancelled"}
 	case s.failJob != nil:
 		return verdict{jobs.PhaseFailed, jobs.ReasonFailurePolicy,
 			fmt.Sprintf("attempt %d of index %d matched a FailJob rule: %s", s.failJob.Attempt, s.failJob.Index, attemptSummary(*s.failJob))}
-	case s.succeeded >= spec.Completions:
-		return verdict{jobs.PhaseSucceeded, jobs.ReasonCompleted, ""}
 	case successPolicyMet(spec, s):
 		return verdict{jobs.PhaseSucceeded, jobs.ReasonSuccessPolicy,
 			fmt.Sprintf("success policy met with indexes %s succeeded", jobs.FormatIndexes(s.succeededIdx))}

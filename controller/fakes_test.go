@@ -57,6 +57,9 @@ type fakeEngine struct {
 	nextID   int
 	// createErr, when set, is returned by the next ServiceCreate.
 	createErr error
+	// createErrAfterCreating makes that error come after the service was
+	// created, as when a response is lost.
+	createErrAfterCreating bool
 }
 
 type fakeService struct {
@@ -73,7 +76,7 @@ func (e *fakeEngine) ServiceCreate(_ context.Context, o client.ServiceCreateOpti
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.log.add("create %s", o.Spec.Name)
-	if err := e.createErr; err != nil {
+	if err := e.createErr; err != nil && !e.createErrAfterCreating {
 		e.createErr = nil
 		return client.ServiceCreateResult{}, err
 	}
@@ -89,14 +92,21 @@ func (e *fakeEngine) ServiceCreate(_ context.Context, o client.ServiceCreateOpti
 	s.task = swarm.Task{ID: "task-" + id, ServiceID: id, NodeID: "n1", Status: swarm.TaskStatus{State: swarm.TaskStatePending, Timestamp: e.now()}}
 	s.task.Meta.CreatedAt = e.now()
 	e.services[id] = s
+	if err := e.createErr; err != nil {
+		e.createErr = nil
+		return client.ServiceCreateResult{}, err
+	}
 	return client.ServiceCreateResult{ID: id}, nil
 }
 
-func (e *fakeEngine) ServiceList(context.Context, client.ServiceListOptions) (client.ServiceListResult, error) {
+func (e *fakeEngine) ServiceList(_ context.Context, o client.ServiceListOptions) (client.ServiceListResult, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var res client.ServiceListResult
 	for _, s := range e.services {
+		if names := o.Filters["name"]; len(names) > 0 && !names[s.svc.Spec.Name] {
+			continue
+		}
 		res.Items = append(res.Items, s.svc)
 	}
 	return res, nil
@@ -212,5 +222,5 @@ func (s *recordingStore) PutAttempt(ctx context.Context, jobID string, a jobs.At
 }
 
 func createOpts(j *jobs.Job) client.ServiceCreateOptions {
-	return client.ServiceCreateOptions{Spec: serviceSpec(j, 0, 0)}
+	return client.ServiceCreateOptions{Spec: serviceSpec("inst1", j, 0, 0)}
 }

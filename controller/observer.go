@@ -66,6 +66,7 @@ type snapshot struct {
 // while managed services exist and slowly when there are none.
 type observer struct {
 	engine   Engine
+	instance string
 	log      *slog.Logger
 	fast     time.Duration
 	slow     time.Duration
@@ -83,9 +84,9 @@ type observer struct {
 	nodes map[string]string
 }
 
-func newObserver(engine Engine, log *slog.Logger, fast, slow time.Duration, now func() time.Time, onChange func(string)) *observer {
+func newObserver(engine Engine, instance string, log *slog.Logger, fast, slow time.Duration, now func() time.Time, onChange func(string)) *observer {
 	return &observer{
-		engine: engine, log: log, fast: fast, slow: slow, now: now, onChange: onChange,
+		engine: engine, instance: instance, log: log, fast: fast, slow: slow, now: now, onChange: onChange,
 		kick:  make(chan struct{}, 1),
 		sigs:  map[string]string{},
 		nodes: map[string]string{},
@@ -110,6 +111,29 @@ func (o *observer) job(id string) (attempts []observedAttempt, takenAt time.Time
 		return nil, time.Time{}, false
 	}
 	return o.current.byJob[id], o.current.takenAt, true
+}
+
+// forget drops a service the controller just removed from the latest
+// snapshot, so that decisions until the next poll do not see it. A poll
+// already in flight may bring it back once; removing it again is harmless.
+func (o *observer) forget(jobID, serviceID string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.current == nil {
+		return
+	}
+	atts := o.current.byJob[jobID]
+	kept := make([]observedAttempt, 0, len(atts))
+	for _, a := range atts {
+		if a.ServiceID != serviceID {
+			kept = append(kept, a)
+		}
+	}
+	if len(kept) == 0 {
+		delete(o.current.byJob, jobID)
+	} else {
+		o.current.byJob[jobID] = kept
+	}
 }
 
 // jobIDs returns the IDs of all jobs with a managed service in the latest snapshot.
@@ -165,7 +189,7 @@ func (o *observer) run(ctx context.Context) {
 // It reports whether any managed service exists.
 func (o *observer) poll(ctx context.Context) (bool, error) {
 	takenAt := o.now()
-	filter := make(client.Filters).Add("label", ManagedFilterLabel)
+	filter := ownedFilters(o.instance)
 	tasks, err := o.engine.TaskList(ctx, client.TaskListOptions{Filters: filter})
 	if err != nil {
 		return false, fmt.Errorf("listing tasks: %w", err)
@@ -175,7 +199,7 @@ func (o *observer) poll(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("listing services: %w", err)
 	}
 	o.resolveNodes(ctx, tasks.Items)
-	snap := buildSnapshot(takenAt, services.Items, tasks.Items, o.nodes)
+	snap := buildSnapshot(o.instance, takenAt, services.Items, tasks.Items, o.nodes)
 
 	sigs := make(map[string]string, len(snap.byJob))
 	var changed []string
@@ -206,7 +230,7 @@ func (o *observer) poll(ctx context.Context) (bool, error) {
 
 // buildSnapshot joins services and tasks by service ID. Objects without
 // well-formed swarmjob labels are ignored: they are not ours.
-func buildSnapshot(takenAt time.Time, services []swarm.Service, tasks []swarm.Task, nodes map[string]string) *snapshot {
+func buildSnapshot(instance string, takenAt time.Time, services []swarm.Service, tasks []swarm.Task, nodes map[string]string) *snapshot {
 	latest := make(map[string]*swarm.Task, len(tasks))
 	for i := range tasks {
 		t := &tasks[i]
@@ -217,7 +241,7 @@ func buildSnapshot(takenAt time.Time, services []swarm.Service, tasks []swarm.Ta
 	}
 	snap := &snapshot{takenAt: takenAt, byJob: map[string][]observedAttempt{}}
 	for _, s := range services {
-		jobID, index, attempt, ok := attemptLabels(s.Spec.Labels)
+		jobID, index, attempt, ok := attemptLabels(instance, s.Spec.Labels)
 		if !ok {
 			continue
 		}
@@ -267,7 +291,7 @@ func signature(atts []observedAttempt) string {
 	for _, a := range atts {
 		fmt.Fprintf(&b, "%s/", a.ServiceID)
 		if a.Task != nil {
-			fmt.Fprintf(&b, "%s:%s:%s", a.Task.ID, a.Task.State, a.Task.NodeID)
+			fmt.Fprintf(&b, "%s:%s:%s:%s", a.Task.ID, a.Task.State, a.Task.NodeID, a.Task.Err)
 		}
 		b.WriteByte(';')
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/moby/moby/api/types/swarm"
+	"github.com/moby/moby/client"
 
 	"github.com/swarmjob/swarmjob/jobs"
 )
@@ -15,9 +16,12 @@ import (
 // touches a Swarm object without LabelManaged.
 const (
 	LabelManaged = "io.swarmjob.managed"
-	LabelJob     = "io.swarmjob.job"
-	LabelIndex   = "io.swarmjob.index"
-	LabelAttempt = "io.swarmjob.attempt"
+	// LabelInstance names the swarmjob instance (its store) that owns the
+	// object; instances sharing a Swarm never touch each other's objects.
+	LabelInstance = "io.swarmjob.instance"
+	LabelJob      = "io.swarmjob.job"
+	LabelIndex    = "io.swarmjob.index"
+	LabelAttempt  = "io.swarmjob.attempt"
 )
 
 // Variables every attempt's container sees.
@@ -37,15 +41,22 @@ func ServiceName(jobID string, index, attempt int) string {
 // ManagedFilterLabel is the label filter that selects every managed object.
 const ManagedFilterLabel = LabelManaged + "=true"
 
+// ownedFilters selects the managed objects of one instance: Engine label
+// filters with several values match objects that carry all of them.
+func ownedFilters(instance string) client.Filters {
+	return make(client.Filters).Add("label", ManagedFilterLabel, LabelInstance+"="+instance)
+}
+
 // serviceSpec builds the Swarm service of one attempt: a replicated service
 // with one replica that is never restarted, so that its single task's final
 // state is the attempt's outcome. It does no I/O.
-func serviceSpec(j *jobs.Job, index, attempt int) swarm.ServiceSpec {
+func serviceSpec(instance string, j *jobs.Job, index, attempt int) swarm.ServiceSpec {
 	labels := map[string]string{
-		LabelManaged: "true",
-		LabelJob:     j.ID,
-		LabelIndex:   strconv.Itoa(index),
-		LabelAttempt: strconv.Itoa(attempt),
+		LabelManaged:  "true",
+		LabelInstance: instance,
+		LabelJob:      j.ID,
+		LabelIndex:    strconv.Itoa(index),
+		LabelAttempt:  strconv.Itoa(attempt),
 	}
 	s := j.Spec
 	env := make([]string, 0, len(s.Env)+3)
@@ -96,9 +107,9 @@ func serviceSpec(j *jobs.Job, index, attempt int) swarm.ServiceSpec {
 func nanoCPUs(cpus float64) int64 { return int64(cpus * 1e9) }
 
 // attemptLabels parses the index and attempt labels of a managed object; ok
-// is false when the object is not a well-formed swarmjob attempt.
-func attemptLabels(labels map[string]string) (jobID string, index, attempt int, ok bool) {
-	if labels[LabelManaged] != "true" || labels[LabelJob] == "" {
+// is false when the object is not a well-formed attempt of this instance.
+func attemptLabels(instance string, labels map[string]string) (jobID string, index, attempt int, ok bool) {
+	if labels[LabelManaged] != "true" || labels[LabelInstance] != instance || labels[LabelJob] == "" {
 		return "", 0, 0, false
 	}
 	index, err1 := strconv.Atoi(labels[LabelIndex])

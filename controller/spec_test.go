@@ -11,7 +11,7 @@ import (
 
 func TestServiceSpec(t *testing.T) {
 	one := uint64(1)
-	labels := map[string]string{LabelManaged: "true", LabelJob: "j1", LabelIndex: "0", LabelAttempt: "2"}
+	labels := map[string]string{LabelManaged: "true", LabelInstance: "inst1", LabelJob: "j1", LabelIndex: "0", LabelAttempt: "2"}
 	base := func() swarm.ServiceSpec {
 		return swarm.ServiceSpec{
 			Annotations: swarm.Annotations{Name: "swarmjob-j1-0-2", Labels: labels},
@@ -63,7 +63,7 @@ func TestServiceSpec(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := serviceSpec(&jobs.Job{ID: "j1", Spec: tt.spec}, 0, 2)
+			got := serviceSpec("inst1", &jobs.Job{ID: "j1", Spec: tt.spec}, 0, 2)
 			if diff := cmp.Diff(tt.want(), got); diff != "" {
 				t.Errorf("spec (-want +got):\n%s", diff)
 			}
@@ -76,14 +76,16 @@ func TestAttemptLabels(t *testing.T) {
 		labels map[string]string
 		ok     bool
 	}{
-		{map[string]string{LabelManaged: "true", LabelJob: "j", LabelIndex: "1", LabelAttempt: "2"}, true},
+		{map[string]string{LabelManaged: "true", LabelInstance: "inst1", LabelJob: "j", LabelIndex: "1", LabelAttempt: "2"}, true},
+		{map[string]string{LabelManaged: "true", LabelInstance: "other", LabelJob: "j", LabelIndex: "1", LabelAttempt: "2"}, false},
+		{map[string]string{LabelManaged: "true", LabelJob: "j", LabelIndex: "1", LabelAttempt: "2"}, false},
 		{map[string]string{LabelJob: "j", LabelIndex: "1", LabelAttempt: "2"}, false},
 		{map[string]string{LabelManaged: "true", LabelIndex: "1", LabelAttempt: "2"}, false},
-		{map[string]string{LabelManaged: "true", LabelJob: "j", LabelIndex: "x", LabelAttempt: "2"}, false},
-		{map[string]string{LabelManaged: "true", LabelJob: "j", LabelIndex: "1", LabelAttempt: "-1"}, false},
+		{map[string]string{LabelManaged: "true", LabelInstance: "inst1", LabelJob: "j", LabelIndex: "x", LabelAttempt: "2"}, false},
+		{map[string]string{LabelManaged: "true", LabelInstance: "inst1", LabelJob: "j", LabelIndex: "1", LabelAttempt: "-1"}, false},
 	}
 	for _, tt := range tests {
-		if _, _, _, ok := attemptLabels(tt.labels); ok != tt.ok {
+		if _, _, _, ok := attemptLabels("inst1", tt.labels); ok != tt.ok {
 			t.Errorf("attemptLabels(%v) ok = %v, want %v", tt.labels, ok, tt.ok)
 		}
 	}

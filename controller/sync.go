@@ -8,6 +8,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 
 	"github.com/swarmjob/swarmjob/jobs"
@@ -51,7 +52,8 @@ func (c *Controller) syncJob(ctx context.Context, id string) error {
 			return err
 		}
 	}
-	c.queue.Add(id)
+	// Still busy after many steps: come back soon, without spinning.
+	c.queue.AddAfter(id, 100*time.Millisecond)
 	return nil
 }
 
@@ -124,6 +126,9 @@ func (c *Controller) finish(ctx context.Context, j *jobs.Job, f finishAction) er
 }
 
 func (c *Controller) captureLogs(ctx context.Context, key jobs.AttemptKey, serviceID string) (results.Summary, error) {
+	// A hung log stream must not hold a worker forever.
+	ctx, cancel := context.WithTimeout(ctx, captureTimeout)
+	defer cancel()
 	rc, err := c.engine.ServiceLogs(ctx, serviceID, client.ServiceLogsOptions{
 		ShowStdout: true, ShowStderr: true, Timestamps: true,
 	})
@@ -150,6 +155,7 @@ func (c *Controller) remove(ctx context.Context, j *jobs.Job, r removeAction) er
 			return fmt.Errorf("removing service %s: %w", r.ServiceID, err)
 		}
 		c.log.Debug("service removed", "job", j.ID, "service", r.ServiceID, "attempt", a.Attempt)
+		c.observer.forget(j.ID, r.ServiceID)
 	}
 	a.Removed = true
 	if err := c.store.PutAttempt(ctx, j.ID, a); err != nil {
@@ -168,7 +174,7 @@ func (c *Controller) create(ctx context.Context, j *jobs.Job, cr createAction) e
 			return fmt.Errorf("recording new attempt %d: %w", a.Attempt, err)
 		}
 	}
-	spec := serviceSpec(j, a.Index, a.Attempt)
+	spec := serviceSpec(c.instance, j, a.Index, a.Attempt)
 	var res client.ServiceCreateResult
 	err := c.checkNetworks(ctx, j.Spec.Networks)
 	if err == nil {
@@ -176,22 +182,36 @@ func (c *Controller) create(ctx context.Context, j *jobs.Job, cr createAction) e
 	}
 	switch {
 	case err == nil:
-		a.ServiceID = res.ID
-		a.State = "new"
+		// CreatedAt now dates the service, which the vanish check and the
+		// attempt deadline measure from.
+		a.ServiceID, a.State, a.CreatedAt = res.ID, "new", c.now()
 	case cerrdefs.IsConflict(err) || cerrdefs.IsAlreadyExists(err):
-		// Created before a crash; the observer will show its ID.
-		c.log.Info("service already exists", "job", j.ID, "service", spec.Name)
-		c.observer.Kick()
-		return nil
+		// Created before a crash, or the name is taken: adopt the service
+		// only if it is this attempt's.
+		id, owned, lerr := c.serviceByName(ctx, spec)
+		switch {
+		case lerr != nil:
+			return lerr
+		case id == "":
+			return fmt.Errorf("creating service %s: name conflict, but no such service is listed", spec.Name)
+		case !owned:
+			a.State, a.Reason, a.FinishedAt = jobs.AttemptFailed, jobs.AttemptReasonCreateFailed, ptr(c.now())
+			a.Error = fmt.Sprintf("service name %s is taken by a service swarmjob does not own", spec.Name)
+			a.Removed = true // the service is not ours to remove
+		default:
+			c.log.Info("adopting service created before a restart", "job", j.ID, "service", spec.Name)
+			a.ServiceID, a.State = id, "new"
+		}
 	case cerrdefs.IsInvalidArgument(err) || cerrdefs.IsNotFound(err) || cerrdefs.IsFailedPrecondition(err):
 		// The Engine refuses this spec (unknown network, bad constraint):
-		// retrying cannot help, so the attempt fails with its message.
-		a.State, a.Error, a.FinishedAt = jobs.AttemptFailed, "creating service: "+err.Error(), ptr(c.now())
-		a.Removed = true
+		// retrying cannot help, so the attempt fails with its message. Its
+		// service, should one exist after all, is removed the usual way.
+		a.State, a.Reason, a.FinishedAt = jobs.AttemptFailed, jobs.AttemptReasonCreateFailed, ptr(c.now())
+		a.Error = "creating service: " + err.Error()
 	case c.now().Sub(a.CreatedAt) > createGiveUp:
 		// No job waits forever on an Engine that keeps refusing it.
-		a.State, a.Error, a.FinishedAt = jobs.AttemptFailed, fmt.Sprintf("creating service failed for %v: %v", createGiveUp, err), ptr(c.now())
-		a.Removed = true
+		a.State, a.Reason, a.FinishedAt = jobs.AttemptFailed, jobs.AttemptReasonCreateFailed, ptr(c.now())
+		a.Error = fmt.Sprintf("creating service failed for %v: %v", createGiveUp, err)
 	default:
 		return fmt.Errorf("creating service %s: %w", spec.Name, err)
 	}
@@ -202,6 +222,9 @@ func (c *Controller) create(ctx context.Context, j *jobs.Job, cr createAction) e
 	c.observer.Kick()
 	return nil
 }
+
+// captureTimeout bounds reading one attempt's logs.
+const captureTimeout = 2 * time.Minute
 
 // createGiveUp is how long the controller retries creating an attempt's
 // service on errors that may be transient before it fails the attempt.
@@ -219,6 +242,28 @@ func (c *Controller) checkNetworks(ctx context.Context, networks []string) error
 		}
 	}
 	return nil
+}
+
+// serviceByName finds the service named like spec and tells whether it is
+// this attempt's, by its labels.
+func (c *Controller) serviceByName(ctx context.Context, spec swarm.ServiceSpec) (id string, owned bool, err error) {
+	res, err := c.engine.ServiceList(ctx, client.ServiceListOptions{Filters: make(client.Filters).Add("name", spec.Name)})
+	if err != nil {
+		return "", false, fmt.Errorf("looking up service %s: %w", spec.Name, err)
+	}
+	for _, s := range res.Items {
+		if s.Spec.Name != spec.Name { // the name filter matches prefixes
+			continue
+		}
+		owned = true
+		for k, v := range spec.Labels {
+			if s.Spec.Labels[k] != v {
+				owned = false
+			}
+		}
+		return s.ID, owned, nil
+	}
+	return "", false, nil
 }
 
 // writeStatus stores st when it differs from what is recorded.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/swarm"
+	"github.com/moby/moby/client"
 
 	"github.com/swarmjob/swarmjob/jobs"
 	"github.com/swarmjob/swarmjob/sqlite"
@@ -53,7 +54,7 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{clock: &fakeClock{now: t0}, log: &journal{}}
 	h.engine = newFakeEngine(h.log, h.clock.Now)
 	h.store = &recordingStore{Store: db, log: h.log}
-	h.ctrl = NewController(Config{Engine: h.engine, Store: h.store, Hub: &jobs.Hub{}, Now: h.clock.Now,
+	h.ctrl = NewController(Config{Engine: h.engine, Instance: "inst1", Store: h.store, Hub: &jobs.Hub{}, Now: h.clock.Now,
 		Logger: slog.New(slog.DiscardHandler)})
 	return h
 }
@@ -241,5 +242,87 @@ func TestSyncGivesUpOnAnEngineThatKeepsRefusing(t *testing.T) {
 	}
 	if j := h.job(t); j.Status.Phase != jobs.PhaseFailed || !strings.Contains(j.Status.Attempts[0].Error, "does not have a leader") {
 		t.Errorf("status = %+v", j.Status)
+	}
+}
+
+// TestSyncTransientCreateFailuresDoNotLoseTheAttempt: creates failing for
+// longer than the vanish grace must not make the attempt look lost once
+// its service finally exists.
+func TestSyncTransientCreateFailuresDoNotLoseTheAttempt(t *testing.T) {
+	h := newHarness(t)
+	h.submit(t, jobs.Spec{Image: "img"})
+	for range 3 {
+		h.engine.createErr = errors.New("rpc error: the swarm does not have a leader")
+		if err := h.step(t); err == nil {
+			t.Fatal("refused create absorbed")
+		}
+		h.clock.Advance(4 * time.Second)
+	}
+	// The create succeeds; the snapshot of this step predates it.
+	if err := h.ctrl.syncJob(t.Context(), "job1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	j := h.job(t)
+	if a := j.Status.Attempts[0]; a.Finished() || a.ServiceID == "" {
+		t.Fatalf("attempt = %+v, want it active with its service", a)
+	}
+	if h.log.index("remove") >= 0 {
+		t.Errorf("a live attempt's service was removed: %q", h.log.list())
+	}
+}
+
+// TestSyncGiveUpStillRemovesAServiceThatWasCreated: a create that kept
+// failing is given up, but if the Engine created the service after all,
+// the service is removed and the job can be deleted.
+func TestSyncGiveUpStillRemovesAServiceThatWasCreated(t *testing.T) {
+	h := newHarness(t)
+	h.submit(t, jobs.Spec{Image: "img"})
+	h.engine.createErr = errors.New("context deadline exceeded")
+	if err := h.step(t); err == nil {
+		t.Fatal("refused create absorbed")
+	}
+	h.clock.Advance(createGiveUp + time.Second)
+	h.engine.createErr, h.engine.createErrAfterCreating = errors.New("context deadline exceeded"), true
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.engine.serviceNames()) != 1 {
+		t.Fatalf("services = %v; the test needs the lost-response create to have happened", h.engine.serviceNames())
+	}
+	h.clock.Advance(10 * time.Second)
+	for range 3 {
+		if err := h.step(t); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if names := h.engine.serviceNames(); len(names) != 0 {
+		t.Errorf("services left: %v", names)
+	}
+	if j := h.job(t); j.Status.Phase != jobs.PhaseFailed || len(j.Status.Attempts) != 1 {
+		t.Errorf("status = %+v, want Failed with the one given-up attempt", j.Status)
+	}
+}
+
+func TestSyncAdoptsOnlyItsOwnServiceOnNameConflict(t *testing.T) {
+	h := newHarness(t)
+	j := h.submit(t, jobs.Spec{Image: "img"})
+	// Someone else's service holds the name.
+	spec := serviceSpec("inst1", j, 0, 0)
+	spec.Labels = map[string]string{"owner": "someone-else"}
+	if _, err := h.engine.ServiceCreate(t.Context(), client.ServiceCreateOptions{Spec: spec}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	a := h.job(t).Status.Attempts[0]
+	if a.State != jobs.AttemptFailed || !strings.Contains(a.Error, "does not own") {
+		t.Errorf("attempt = %+v, want failed: name taken", a)
+	}
+	if h.log.index("remove") >= 0 {
+		t.Errorf("removed a service it does not own: %q", h.log.list())
 	}
 }

@@ -21,10 +21,11 @@ import (
 
 // Labels the collector reads; they match the controller's.
 const (
-	labelManaged = "io.swarmjob.managed"
-	labelJob     = "io.swarmjob.job"
-	labelIndex   = "io.swarmjob.index"
-	labelAttempt = "io.swarmjob.attempt"
+	labelManaged  = "io.swarmjob.managed"
+	labelInstance = "io.swarmjob.instance"
+	labelJob      = "io.swarmjob.job"
+	labelIndex    = "io.swarmjob.index"
+	labelAttempt  = "io.swarmjob.attempt"
 )
 
 // Engine is the part of the Engine API the collector uses.
@@ -41,6 +42,7 @@ type JobReader interface {
 // Collector removes orphaned managed services. Create it with New.
 type Collector struct {
 	engine   Engine
+	instance string
 	store    JobReader
 	log      *slog.Logger
 	now      func() time.Time
@@ -51,9 +53,12 @@ type Collector struct {
 // Config configures a Collector.
 type Config struct {
 	Engine Engine
-	Store  JobReader
-	Logger *slog.Logger
-	Now    func() time.Time
+	// Instance is this swarmjob instance's ID: only services labelled with
+	// it are ever considered.
+	Instance string
+	Store    JobReader
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// Grace is how old an orphan must be before it is removed (default
 	// 1m): a service younger than that may belong to a create whose store
 	// write is in flight.
@@ -76,7 +81,10 @@ func New(cfg Config) *Collector {
 	if cfg.Interval <= 0 {
 		cfg.Interval = 30 * time.Second
 	}
-	return &Collector{engine: cfg.Engine, store: cfg.Store, log: cfg.Logger, now: cfg.Now, grace: cfg.Grace, interval: cfg.Interval}
+	if cfg.Instance == "" {
+		panic("gc: Config.Instance is empty")
+	}
+	return &Collector{engine: cfg.Engine, instance: cfg.Instance, store: cfg.Store, log: cfg.Logger, now: cfg.Now, grace: cfg.Grace, interval: cfg.Interval}
 }
 
 // Run collects every interval until ctx ends.
@@ -100,7 +108,7 @@ func (c *Collector) Run(ctx context.Context) {
 // Collect makes one pass and returns how many services it removed.
 func (c *Collector) Collect(ctx context.Context) (int, error) {
 	res, err := c.engine.ServiceList(ctx, client.ServiceListOptions{
-		Filters: make(client.Filters).Add("label", labelManaged+"=true"),
+		Filters: make(client.Filters).Add("label", labelManaged+"=true", labelInstance+"="+c.instance),
 	})
 	if err != nil {
 		return 0, fmt.Errorf("listing services: %w", err)
@@ -125,7 +133,7 @@ func (c *Collector) Collect(ctx context.Context) (int, error) {
 
 // orphaned decides whether s is a service no one will reconcile.
 func (c *Collector) orphaned(ctx context.Context, s swarm.Service) (bool, string, error) {
-	if s.Spec.Labels[labelManaged] != "true" {
+	if s.Spec.Labels[labelManaged] != "true" || s.Spec.Labels[labelInstance] != c.instance {
 		return false, "", nil // never touch what is not ours
 	}
 	if c.now().Sub(s.Meta.CreatedAt) < c.grace {
@@ -135,7 +143,8 @@ func (c *Collector) orphaned(ctx context.Context, s swarm.Service) (bool, string
 	index, err1 := strconv.Atoi(s.Spec.Labels[labelIndex])
 	attempt, err2 := strconv.Atoi(s.Spec.Labels[labelAttempt])
 	if jobID == "" || err1 != nil || err2 != nil {
-		return true, "malformed labels", nil
+		// Not a well-formed swarmjob attempt: someone else's doing.
+		return false, "", nil
 	}
 	j, err := c.store.GetJobForSync(ctx, jobID)
 	if jobs.IsNotFound(err) {

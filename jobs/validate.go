@@ -168,8 +168,8 @@ func (r Resources) validate() error {
 		field string
 		v     ResourceAmounts
 	}{{"resources.limits", r.Limits}, {"resources.reservations", r.Reservations}} {
-		if c.v.CPUs < 0 || c.v.CPUs > 1024 || c.v.CPUs != c.v.CPUs {
-			return Errorf(EINVALID, "%s.cpus: must be between 0 and 1024", c.field)
+		if c.v.CPUs < 0 || c.v.CPUs > 1024 || c.v.CPUs != c.v.CPUs || (c.v.CPUs != 0 && c.v.CPUs < 0.01) {
+			return Errorf(EINVALID, "%s.cpus: must be 0 (unset) or between 0.01 and 1024", c.field)
 		}
 		if c.v.MemoryBytes < 0 {
 			return Errorf(EINVALID, "%s.memoryBytes: must not be negative", c.field)

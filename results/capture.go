@@ -8,11 +8,11 @@
 package results
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-
-	"github.com/moby/moby/api/pkg/stdcopy"
 
 	"github.com/swarmjob/swarmjob/jobs"
 )
@@ -23,6 +23,18 @@ const DefaultMaxBytes = 1 << 20
 // chunkSize bounds one stored chunk and so the memory a capture holds.
 const chunkSize = 64 << 10
 
+// maxFrame bounds one frame of the Engine's stream. The Engine splits log
+// lines into messages of 16 KiB; anything far larger is a corrupt stream.
+const maxFrame = 1 << 20
+
+// Frame stream types of the Engine's multiplexed format.
+const (
+	frameStdin  = 0
+	frameStdout = 1
+	frameStderr = 2
+	frameSystem = 3
+)
+
 // AppendFunc stores one chunk of output; seq increases by one per chunk,
 // across both streams, from 0.
 type AppendFunc func(seq int, stream jobs.Stream, data []byte) error
@@ -31,33 +43,39 @@ type AppendFunc func(seq int, stream jobs.Stream, data []byte) error
 type Summary struct {
 	// Bytes counts the output bytes kept, without the timestamps.
 	Bytes int64
-	// Truncated is set when output past maxBytes was dropped.
+	// Truncated is set when output past the cap was dropped.
 	Truncated bool
 }
 
 var errFull = errors.New("log cap reached")
 
-// Capture reads a multiplexed log stream whose lines carry timestamps (as the
-// Engine sends with Timestamps=true) and passes it to appendChunk in chunks of
-// at most 64 KiB, each of one stream, in the order the Engine sent them. At
-// most maxBytes bytes of output (timestamps not counted) are kept; the rest
-// is dropped and Summary.Truncated set. It returns when src ends, when the
-// cap is reached, or on the first error from src or appendChunk; an error
-// the Engine reports inside the stream (such as an unreachable node) is
-// returned as an error.
+// Capture reads a multiplexed log stream whose messages carry timestamps (as
+// the Engine sends with Timestamps=true) and passes it to appendChunk in
+// chunks of at most 64 KiB, each of one stream, in the order the Engine sent
+// them. Stored lines have the form "<RFC 3339 timestamp> <text>\n"; a line
+// the Engine split into several messages is stored as one line with the
+// first message's timestamp.
+//
+// At most maxBytes bytes of output (timestamps not counted) are kept, and at
+// most 4*maxBytes+64 KiB stored bytes (timestamps counted, which bounds
+// storage for output of very short lines); the rest is dropped and
+// Summary.Truncated set. Capture returns when src ends, when the cap is
+// reached, or on the first error from src or appendChunk; an error the
+// Engine reports inside the stream (such as an unreachable node) is returned
+// as an error, after the output before it was passed on.
 func Capture(src io.Reader, maxBytes int64, appendChunk AppendFunc) (Summary, error) {
-	c := &capture{budget: maxBytes, appendChunk: appendChunk}
+	c := &capture{budget: maxBytes, storeBudget: 4*maxBytes + chunkSize, appendChunk: appendChunk}
 	c.lineStart[jobs.Stdout], c.lineStart[jobs.Stderr] = true, true
-	_, err := stdcopy.StdCopy(c.writer(jobs.Stdout), c.writer(jobs.Stderr), src)
+	err := c.demux(src)
 	if errors.Is(err, errFull) {
 		c.truncated = true
 		err = nil
 	}
-	if err != nil {
-		return Summary{}, fmt.Errorf("reading log stream: %w", err)
+	if ferr := c.flush(); ferr != nil && err == nil {
+		err = ferr
 	}
-	if err := c.flush(); err != nil {
-		return Summary{}, err
+	if err != nil {
+		return Summary{Bytes: c.kept, Truncated: c.truncated}, err
 	}
 	return Summary{Bytes: c.kept, Truncated: c.truncated}, nil
 }
@@ -65,62 +83,116 @@ func Capture(src io.Reader, maxBytes int64, appendChunk AppendFunc) (Summary, er
 type capture struct {
 	appendChunk AppendFunc
 	budget      int64
+	storeBudget int64
 	kept        int64
+	stored      int64
 	truncated   bool
 
 	seq    int
 	stream jobs.Stream
 	buf    []byte
-	// lineStart tells, per stream, whether the next byte starts a line and
-	// so a timestamp; inStamp whether we are inside that timestamp.
+	// lineStart tells, per stream, whether the next message starts a line.
 	lineStart [3]bool
-	inStamp   [3]bool
 }
 
-type streamWriter struct {
-	c      *capture
-	stream jobs.Stream
-}
-
-func (c *capture) writer(s jobs.Stream) io.Writer { return streamWriter{c, s} }
-
-func (w streamWriter) Write(p []byte) (int, error) {
-	if err := w.c.write(w.stream, p); err != nil {
-		return 0, err
+// demux reads frames: one byte of stream type, three zero bytes, a
+// big-endian uint32 length, then the payload.
+func (c *capture) demux(src io.Reader) error {
+	var hdr [8]byte
+	payload := make([]byte, 0, 32<<10)
+	for {
+		if _, err := io.ReadFull(src, hdr[:]); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return fmt.Errorf("reading log stream: truncated frame header")
+			}
+			return fmt.Errorf("reading log stream: %w", err)
+		}
+		size := binary.BigEndian.Uint32(hdr[4:])
+		if size > maxFrame {
+			return fmt.Errorf("reading log stream: frame of %d bytes exceeds %d", size, maxFrame)
+		}
+		if int(size) > cap(payload) {
+			payload = make([]byte, size)
+		}
+		payload = payload[:size]
+		if _, err := io.ReadFull(src, payload); err != nil {
+			return fmt.Errorf("reading log stream: truncated frame: %w", err)
+		}
+		var s jobs.Stream
+		switch hdr[0] {
+		case frameStdin, frameStdout:
+			s = jobs.Stdout
+		case frameStderr:
+			s = jobs.Stderr
+		case frameSystem:
+			return fmt.Errorf("error from the engine in the log stream: %s", bytes.TrimSpace(payload))
+		default:
+			return fmt.Errorf("reading log stream: unknown stream type %d", hdr[0])
+		}
+		if err := c.message(s, payload); err != nil {
+			return err
+		}
 	}
-	return len(p), nil
 }
 
-// write appends p to the current chunk, counting output bytes against the
-// budget; timestamps ride along without being counted.
-func (c *capture) write(s jobs.Stream, p []byte) error {
+// message stores one log message "<timestamp> <text>". The timestamp is
+// kept at the start of a line and dropped on a message that continues a
+// line; a message holding several lines gets the timestamp on each.
+func (c *capture) message(s jobs.Stream, msg []byte) error {
+	ts, text, ok := bytes.Cut(msg, []byte{' '})
+	if !ok {
+		// Not in the timestamped form: keep it as text.
+		ts, text = nil, msg
+	}
+	for len(text) > 0 {
+		line := text
+		if i := bytes.IndexByte(text, '\n'); i >= 0 {
+			line = text[:i+1]
+		}
+		text = text[len(line):]
+		if c.lineStart[s] && ts != nil {
+			if err := c.write(s, ts, false); err != nil {
+				return err
+			}
+			if err := c.write(s, []byte{' '}, false); err != nil {
+				return err
+			}
+		}
+		if err := c.write(s, line, true); err != nil {
+			return err
+		}
+		c.lineStart[s] = line[len(line)-1] == '\n'
+	}
+	return nil
+}
+
+// write appends p to the current chunk; counted bytes are output bytes
+// (against the output cap), all bytes count against the storage cap.
+func (c *capture) write(s jobs.Stream, p []byte, counted bool) error {
 	if c.stream != s && len(c.buf) > 0 {
 		if err := c.flush(); err != nil {
 			return err
 		}
 	}
 	c.stream = s
-	for i := 0; i < len(p); i++ {
-		b := p[i]
-		switch {
-		case c.lineStart[s]:
-			c.lineStart[s], c.inStamp[s] = false, true
-			i-- // reprocess b as part of the timestamp
-			continue
-		case c.inStamp[s]:
-			if b == ' ' {
-				c.inStamp[s] = false
-			}
-		default:
-			if c.kept >= c.budget {
-				return errFull
-			}
-			c.kept++
-			if b == '\n' {
-				c.lineStart[s] = true
-			}
+	for len(p) > 0 {
+		n := int64(len(p))
+		if counted {
+			n = min(n, c.budget-c.kept)
 		}
-		c.buf = append(c.buf, b)
+		n = min(n, c.storeBudget-c.stored, int64(chunkSize-len(c.buf)))
+		if n <= 0 && (c.stored >= c.storeBudget || (counted && c.kept >= c.budget)) {
+			return errFull
+		}
+		c.buf = append(c.buf, p[:n]...)
+		c.stored += n
+		if counted {
+			c.kept += n
+		}
+		p = p[n:]
 		if len(c.buf) >= chunkSize {
 			if err := c.flush(); err != nil {
 				return err

@@ -196,6 +196,58 @@ func TestCaptureLargeOutputIsChunked(t *testing.T) {
 	}
 }
 
+func TestCaptureJoinsSplitLinesAndStampsEachLine(t *testing.T) {
+	const ts2 = "2026-11-26T08:00:01.000000000Z "
+	var s stored
+	_, err := Capture(multiplex(t,
+		frame{jobs.Stdout, ts + "first half "},
+		frame{jobs.Stderr, ts + "err\n"},
+		frame{jobs.Stdout, ts2 + "second half\n"},
+		frame{jobs.Stdout, ts2 + "two\nlines\n"},
+	), 1<<20, s.append)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.render(true, func(st jobs.Stream) bool { return st == jobs.Stdout }),
+		ts+"first half second half\n"+ts2+"two\n"+ts2+"lines\n"; got != want {
+		t.Errorf("stored stdout = %q, want %q", got, want)
+	}
+	if got := s.render(false, all); got != "first half errsecond half\ntwo\nlines\n" && got != "first half err\nsecond half\ntwo\nlines\n" {
+		t.Errorf("rendered = %q", got)
+	}
+}
+
+func TestCaptureBoundsStorageOfShortLines(t *testing.T) {
+	var frames []frame
+	for range 10000 {
+		frames = append(frames, frame{jobs.Stdout, ts + "x\n"})
+	}
+	var s stored
+	sum, err := Capture(multiplex(t, frames...), 1000, s.append)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, c := range s.chunks {
+		total += len(c.Data)
+	}
+	if !sum.Truncated || total > 4*1000+chunkSize {
+		t.Errorf("stored %d bytes (summary %+v), want at most %d and truncated", total, sum, 4*1000+chunkSize)
+	}
+}
+
+func TestCaptureRefusesHugeFrames(t *testing.T) {
+	var buf bytes.Buffer
+	var hdr [8]byte
+	hdr[0] = 1
+	binary.BigEndian.PutUint32(hdr[4:], 1<<31)
+	buf.Write(hdr[:])
+	var s stored
+	if _, err := Capture(&buf, 100, s.append); err == nil || !strings.Contains(err.Error(), "exceeds") {
+		t.Fatalf("err = %v, want the frame size refused", err)
+	}
+}
+
 func TestCaptureReportsEngineStreamError(t *testing.T) {
 	var buf bytes.Buffer
 	writeFrame(&buf, stdcopy.Systemerr, "node is not available")
@@ -218,7 +270,7 @@ func FuzzCapture(f *testing.F) {
 	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 2, 'a', '\n'}, int64(10))
 	f.Add([]byte{2, 0, 0, 0, 0, 0, 0, 1, ' '}, int64(0))
 	f.Fuzz(func(t *testing.T, data []byte, max int64) {
-		if max < 0 || max > 1<<16 || hugeFrame(data) {
+		if max < 0 || max > 1<<16 {
 			return
 		}
 		var s stored
@@ -237,18 +289,4 @@ func FuzzCapture(f *testing.F) {
 			t.Fatalf("stored %d bytes, summary says %d", total, sum.Bytes)
 		}
 	})
-}
-
-// hugeFrame reports whether data declares a frame over 1 MiB: stdcopy
-// allocates a declared frame whole, which is the Engine's (trusted) business
-// and only slows the fuzzer down.
-func hugeFrame(data []byte) bool {
-	for len(data) >= 8 {
-		n := binary.BigEndian.Uint32(data[4:8])
-		if n > 1<<20 {
-			return true
-		}
-		data = data[min(len(data), 8+int(n)):]
-	}
-	return false
 }

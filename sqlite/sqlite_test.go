@@ -1509,3 +1509,26 @@ func TestReadLogsByIndex(t *testing.T) {
 		t.Errorf("attempt 1 of every index = %q", got)
 	}
 }
+
+func TestInstanceIDIsStable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "swarmjob.db")
+	db, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := db.InstanceID(t.Context())
+	if err != nil || first == "" {
+		t.Fatalf("InstanceID = %q, %v", first, err)
+	}
+	again, _ := db.InstanceID(t.Context())
+	db.Close()
+	db, err = Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	reopened, _ := db.InstanceID(t.Context())
+	if again != first || reopened != first {
+		t.Errorf("instance IDs %q, %q, %q; want one stable ID", first, again, reopened)
+	}
+}

@@ -126,12 +126,16 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 		log.Warn("engine not ready", "err", err)
 	}
 
+	instance, err := store.InstanceID(ctx)
+	if err != nil {
+		return err
+	}
 	hub := &jobs.Hub{}
 	ctrl := controller.NewController(controller.Config{
-		Engine: engine, Store: store, Hub: hub, Logger: log,
+		Engine: engine, Instance: instance, Store: store, Hub: hub, Logger: log,
 		PollFast: o.pollFast, PollSlow: o.pollSlow, Resync: o.resync, MaxLogBytes: o.maxLogBytes,
 	})
-	collector := gc.New(gc.Config{Engine: engine, Store: store, Logger: log, Grace: o.orphanGrace})
+	collector := gc.New(gc.Config{Engine: engine, Instance: instance, Store: store, Logger: log, Grace: o.orphanGrace})
 	srv := api.NewServer(api.Config{
 		Store: store, Hub: hub, Enqueuer: ctrl, Logger: log,
 		Ready: func(ctx context.Context) error {
@@ -153,7 +157,11 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	httpServer := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return reqCtx },
+		// Bodies are small (1 MiB cap); waits and log downloads need long
+		// writes, which the handlers extend themselves.
+		ReadTimeout: time.Minute,
+		IdleTimeout: 2 * time.Minute,
+		BaseContext: func(net.Listener) context.Context { return reqCtx },
 	}
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -167,7 +175,7 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	wg.Go(func() { collector.Run(runCtx) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(ln) }()
-	log.Info("swarmjob serving", "addr", ln.Addr().String(), "data_dir", o.dataDir)
+	log.Info("swarmjob serving", "addr", ln.Addr().String(), "data_dir", o.dataDir, "instance", instance)
 
 	select {
 	case <-ctx.Done():
