@@ -39,6 +39,9 @@ type Config struct {
 	Resync time.Duration
 	// MaxLogBytes caps the output kept per attempt (default 1 MiB).
 	MaxLogBytes int64
+	// NodeLostGrace is how long a node may be down before the attempts
+	// running on it are marked lost and replaced (default 30s).
+	NodeLostGrace time.Duration
 }
 
 // Controller runs jobs as Swarm services. Create it with NewController and
@@ -76,6 +79,9 @@ func NewController(cfg Config) *Controller {
 	if cfg.Resync <= 0 {
 		cfg.Resync = 30 * time.Second
 	}
+	if cfg.NodeLostGrace <= 0 {
+		cfg.NodeLostGrace = 30 * time.Second
+	}
 	if cfg.MaxLogBytes <= 0 {
 		cfg.MaxLogBytes = results.DefaultMaxBytes
 	}
@@ -92,7 +98,7 @@ func NewController(cfg Config) *Controller {
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, 30*time.Second),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "jobs"}),
 	}
-	c.observer = newObserver(cfg.Engine, cfg.Instance, cfg.Logger, cfg.PollFast, cfg.PollSlow, cfg.Now, c.Enqueue)
+	c.observer = newObserver(cfg.Engine, cfg.Instance, cfg.Logger, cfg.PollFast, cfg.PollSlow, cfg.NodeLostGrace, cfg.Now, c.Enqueue)
 	return c
 }
 

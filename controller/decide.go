@@ -43,7 +43,15 @@ type finishAction struct {
 	Outcome   jobs.Attempt
 	ServiceID string
 	Capture   bool
+	// BestEffort records the outcome even when the logs cannot be read
+	// (stops, lost nodes, old outcomes); otherwise a failed capture is
+	// retried and nothing is recorded.
+	BestEffort bool
 }
+
+// captureRetryWindow is how long after a task ended a failing log capture
+// is retried before the outcome is recorded without logs.
+const captureRetryWindow = 5 * time.Minute
 
 // removeAction removes an attempt's service; the attempt is recorded with
 // Removed once the Engine confirmed.
@@ -130,12 +138,22 @@ func decide(j *jobs.Job, observed []observedAttempt, takenAt, now time.Time) dec
 			continue
 		}
 		if t := o.Task; t != nil && t.terminal() {
-			d.Finish = append(d.Finish, finishAction{Outcome: outcome(a, o, now), ServiceID: o.ServiceID, Capture: t.HasContainer})
+			// Logs of a task that ended long ago may never be readable
+			// (its node is gone): then the outcome is recorded without.
+			bestEffort := now.Sub(t.Timestamp) > captureRetryWindow
+			d.Finish = append(d.Finish, finishAction{Outcome: outcome(a, o, now), ServiceID: o.ServiceID, Capture: t.HasContainer, BestEffort: bestEffort})
+			continue
+		}
+		if t := o.Task; t != nil && t.NodeLost {
+			out := observe(a, o)
+			out.State, out.Reason, out.FinishedAt = jobs.AttemptFailed, jobs.AttemptReasonNodeLost, ptr(now)
+			out.Error = fmt.Sprintf("node %s is down", t.Node)
+			d.Finish = append(d.Finish, finishAction{Outcome: out, ServiceID: o.ServiceID, Capture: t.HasContainer, BestEffort: true})
 			continue
 		}
 		if stopping {
 			hasContainer := o.Task != nil && o.Task.HasContainer
-			d.Finish = append(d.Finish, finishAction{Outcome: stopped(observe(a, o), stop, now), ServiceID: o.ServiceID, Capture: hasContainer})
+			d.Finish = append(d.Finish, finishAction{Outcome: stopped(observe(a, o), stop, now), ServiceID: o.ServiceID, Capture: hasContainer, BestEffort: true})
 			continue
 		}
 		if upd := observe(a, o); !sameAttempt(upd, a) {

@@ -57,6 +57,10 @@ type fakeEngine struct {
 	nextID   int
 	// createErr, when set, is returned by the next ServiceCreate.
 	createErr error
+	// logsUnavailable makes ServiceLogs end with the Engine's in-stream
+	// error for an unreachable node.
+	logsUnavailable bool
+	nodeDown        bool
 	// createErrAfterCreating makes that error come after the service was
 	// created, as when a response is lost.
 	createErrAfterCreating bool
@@ -130,9 +134,34 @@ func (e *fakeEngine) NetworkInspect(_ context.Context, id string, _ client.Netwo
 }
 
 func (e *fakeEngine) NodeList(context.Context, client.NodeListOptions) (client.NodeListResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	n := swarm.Node{ID: "n1"}
 	n.Description.Hostname = "host1"
+	n.Status.State = swarm.NodeStateReady
+	if e.nodeDown {
+		n.Status.State = swarm.NodeStateDown
+	}
 	return client.NodeListResult{Items: []swarm.Node{n}}, nil
+}
+
+func (e *fakeEngine) setNodeDown(down bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.nodeDown = down
+}
+
+// setRunning marks the task of the named service running.
+func (e *fakeEngine) setRunning(name string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range e.services {
+		if s.svc.Spec.Name == name {
+			s.task.Status = swarm.TaskStatus{State: swarm.TaskStateRunning, Timestamp: e.now(),
+				ContainerStatus: &swarm.ContainerStatus{ContainerID: "c-" + s.svc.ID}}
+			s.logs = "stdout:partial\n"
+		}
+	}
 }
 
 func (e *fakeEngine) ServiceRemove(_ context.Context, id string, _ client.ServiceRemoveOptions) (client.ServiceRemoveResult, error) {
@@ -169,6 +198,14 @@ func (e *fakeEngine) ServiceLogs(_ context.Context, id string, _ client.ServiceL
 		binary.BigEndian.PutUint32(hdr[4:], uint32(len(payload)))
 		buf.Write(hdr[:])
 		buf.WriteString(payload)
+	}
+	if e.logsUnavailable {
+		msg := "incomplete log stream: node n1 is not available"
+		var hdr [8]byte
+		hdr[0] = 3
+		binary.BigEndian.PutUint32(hdr[4:], uint32(len(msg)))
+		buf.Write(hdr[:])
+		buf.WriteString(msg)
 	}
 	return io.NopCloser(&buf), nil
 }

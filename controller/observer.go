@@ -40,6 +40,9 @@ type observedTask struct {
 	CreatedAt time.Time
 	// HasContainer tells whether a container (and so logs) exists.
 	HasContainer bool
+	// NodeLost is set when the task's node has been down for longer than
+	// the node-lost grace.
+	NodeLost bool
 }
 
 // terminal reports whether the task will never change state again.
@@ -80,16 +83,24 @@ type observer struct {
 	sigs    map[string]string
 	ready   chan struct{}
 
-	// nodes maps node IDs to hostnames; only the poll goroutine uses it.
-	nodes map[string]string
+	// nodes maps node IDs to what is known of them; only the poll
+	// goroutine uses nodes and nodesListed.
+	nodes       map[string]nodeInfo
+	nodesListed time.Time
+	// nodeLostGrace is how long a node may be down before the attempts on
+	// it are lost.
+	nodeLostGrace time.Duration
 }
 
-func newObserver(engine Engine, instance string, log *slog.Logger, fast, slow time.Duration, now func() time.Time, onChange func(string)) *observer {
+// nodeRefresh is how often node states are listed while tasks are active.
+const nodeRefresh = time.Second
+
+func newObserver(engine Engine, instance string, log *slog.Logger, fast, slow, nodeLostGrace time.Duration, now func() time.Time, onChange func(string)) *observer {
 	return &observer{
-		engine: engine, instance: instance, log: log, fast: fast, slow: slow, now: now, onChange: onChange,
+		engine: engine, instance: instance, log: log, nodeLostGrace: nodeLostGrace, fast: fast, slow: slow, now: now, onChange: onChange,
 		kick:  make(chan struct{}, 1),
 		sigs:  map[string]string{},
-		nodes: map[string]string{},
+		nodes: map[string]nodeInfo{},
 		ready: make(chan struct{}),
 	}
 }
@@ -198,8 +209,8 @@ func (o *observer) poll(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("listing services: %w", err)
 	}
-	o.resolveNodes(ctx, tasks.Items)
-	snap := buildSnapshot(o.instance, takenAt, services.Items, tasks.Items, o.nodes)
+	o.refreshNodes(ctx, tasks.Items, takenAt)
+	snap := buildSnapshot(o.instance, takenAt, services.Items, tasks.Items, o.nodes, o.nodeLostGrace)
 
 	sigs := make(map[string]string, len(snap.byJob))
 	var changed []string
@@ -230,7 +241,7 @@ func (o *observer) poll(ctx context.Context) (bool, error) {
 
 // buildSnapshot joins services and tasks by service ID. Objects without
 // well-formed swarmjob labels are ignored: they are not ours.
-func buildSnapshot(instance string, takenAt time.Time, services []swarm.Service, tasks []swarm.Task, nodes map[string]string) *snapshot {
+func buildSnapshot(instance string, takenAt time.Time, services []swarm.Service, tasks []swarm.Task, nodes map[string]nodeInfo, nodeLostGrace time.Duration) *snapshot {
 	latest := make(map[string]*swarm.Task, len(tasks))
 	for i := range tasks {
 		t := &tasks[i]
@@ -252,8 +263,13 @@ func buildSnapshot(instance string, takenAt time.Time, services []swarm.Service,
 		if t, ok := latest[s.ID]; ok {
 			oa.Task = observeTask(t)
 			oa.Task.Node = t.NodeID
-			if name := nodes[t.NodeID]; name != "" {
-				oa.Task.Node = name
+			if n, ok := nodes[t.NodeID]; ok {
+				if n.hostname != "" {
+					oa.Task.Node = n.hostname
+				}
+				// Swarm reports a task on a down node as running until
+				// the node returns; past the grace the attempt is lost.
+				oa.Task.NodeLost = !n.downSince.IsZero() && takenAt.Sub(n.downSince) >= nodeLostGrace
 			}
 		}
 		snap.byJob[jobID] = append(snap.byJob[jobID], oa)
@@ -291,37 +307,61 @@ func signature(atts []observedAttempt) string {
 	for _, a := range atts {
 		fmt.Fprintf(&b, "%s/", a.ServiceID)
 		if a.Task != nil {
-			fmt.Fprintf(&b, "%s:%s:%s:%s", a.Task.ID, a.Task.State, a.Task.NodeID, a.Task.Err)
+			fmt.Fprintf(&b, "%s:%s:%s:%s:%v", a.Task.ID, a.Task.State, a.Task.NodeID, a.Task.Err, a.Task.NodeLost)
 		}
 		b.WriteByte(';')
 	}
 	return b.String()
 }
 
-// resolveNodes refreshes the node hostnames when a task runs on a node not
-// seen before: one NodeList call then, none in the steady state.
-func (o *observer) resolveNodes(ctx context.Context, tasks []swarm.Task) {
-	unknown := false
+// nodeInfo is what the observer knows of a node.
+type nodeInfo struct {
+	hostname string
+	// downSince is when the node was first seen not ready; zero while ready.
+	downSince time.Time
+}
+
+// refreshNodes lists the nodes when a task runs on a node not seen before,
+// and otherwise at most every nodeRefresh while tasks are active: one
+// NodeList call, whatever the number of jobs.
+func (o *observer) refreshNodes(ctx context.Context, tasks []swarm.Task, now time.Time) {
+	due := now.Sub(o.nodesListed) >= nodeRefresh && len(tasks) > 0
 	for _, t := range tasks {
 		if _, ok := o.nodes[t.NodeID]; t.NodeID != "" && !ok {
-			unknown = true
+			due = true
 			break
 		}
 	}
-	if !unknown {
+	if !due {
 		return
 	}
 	res, err := o.engine.NodeList(ctx, client.NodeListOptions{})
 	if err != nil {
-		o.log.Debug("listing nodes failed; showing node IDs", "err", err)
+		o.log.Debug("listing nodes failed", "err", err)
 		return
 	}
+	o.nodesListed = now
+	seen := make(map[string]bool, len(res.Items))
 	for _, n := range res.Items {
-		o.nodes[n.ID] = n.Description.Hostname
+		seen[n.ID] = true
+		info := o.nodes[n.ID]
+		info.hostname = n.Description.Hostname
+		switch {
+		case n.Status.State == swarm.NodeStateReady:
+			info.downSince = time.Time{}
+		case info.downSince.IsZero():
+			info.downSince = now
+		}
+		o.nodes[n.ID] = info
 	}
 	for _, t := range tasks {
-		if _, ok := o.nodes[t.NodeID]; !ok {
-			o.nodes[t.NodeID] = "" // a node gone from the swarm: do not ask again
+		if !seen[t.NodeID] && t.NodeID != "" {
+			// A node removed from the swarm is as good as down.
+			info := o.nodes[t.NodeID]
+			if info.downSince.IsZero() {
+				info.downSince = now
+			}
+			o.nodes[t.NodeID] = info
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -108,8 +109,13 @@ func (c *Controller) finish(ctx context.Context, j *jobs.Job, f finishAction) er
 	}
 	if f.Capture {
 		sum, err := c.captureLogs(ctx, key, f.ServiceID)
-		if err != nil {
+		switch {
+		case err != nil && !f.BestEffort:
 			return err
+		case err != nil:
+			// Keep what was read; say what is missing.
+			c.log.Warn("logs incomplete", "job", j.ID, "attempt", a.Attempt, "err", err)
+			a.Error = strings.TrimPrefix(a.Error+"; logs incomplete: "+err.Error(), "; ")
 		}
 		a.LogBytes, a.Truncated = sum.Bytes, sum.Truncated
 	}
@@ -140,7 +146,7 @@ func (c *Controller) captureLogs(ctx context.Context, key jobs.AttemptKey, servi
 		return c.store.AppendLog(ctx, key, seq, s, data)
 	})
 	if err != nil {
-		return results.Summary{}, fmt.Errorf("capturing logs of service %s: %w", serviceID, err)
+		return sum, fmt.Errorf("capturing logs of service %s: %w", serviceID, err)
 	}
 	return sum, nil
 }

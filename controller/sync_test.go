@@ -326,3 +326,67 @@ func TestSyncAdoptsOnlyItsOwnServiceOnNameConflict(t *testing.T) {
 		t.Errorf("removed a service it does not own: %q", h.log.list())
 	}
 }
+
+// TestSyncNodeLossReplacesTheAttempt: a task whose node stays down past the
+// grace is lost: recorded with what logs could be read, its service
+// removed, and a replacement started, even though Swarm still reports the
+// task running and its logs cannot be read.
+func TestSyncNodeLossReplacesTheAttempt(t *testing.T) {
+	h := newHarness(t)
+	h.submit(t, jobs.Spec{Image: "img", BackoffLimit: 1, Backoff: jobs.Backoff{Initial: time.Millisecond}})
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	h.engine.setRunning("swarmjob-job1-0-0")
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	h.engine.setNodeDown(true)
+	h.engine.logsUnavailable = true
+	h.clock.Advance(2 * time.Second) // past the node refresh interval
+	if err := h.step(t); err != nil { // the node is seen down
+		t.Fatal(err)
+	}
+	if a := h.job(t).Status.Attempts[0]; a.Finished() {
+		t.Fatalf("attempt lost before the grace: %+v", a)
+	}
+	h.clock.Advance(31 * time.Second)
+	for range 2 {
+		if err := h.step(t); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(10 * time.Millisecond) // past the 1ms backoff
+	}
+	j := h.job(t)
+	a := j.Status.Attempts[0]
+	if a.Reason != jobs.AttemptReasonNodeLost || !strings.Contains(a.Error, "logs incomplete") || a.LogBytes != 8 || !a.Removed {
+		t.Errorf("lost attempt = %+v", a)
+	}
+	if len(j.Status.Attempts) != 2 || j.Status.Failed != 1 {
+		t.Errorf("status = %+v, want a replacement attempt after one counted failure", j.Status)
+	}
+}
+
+func TestSyncCancelCompletesWhileLogsAreUnreadable(t *testing.T) {
+	h := newHarness(t)
+	h.submit(t, jobs.Spec{Image: "img"})
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	h.engine.setRunning("swarmjob-job1-0-0")
+	h.engine.logsUnavailable = true
+	if _, err := h.store.RequestCancel(t.Context(), "job1", true); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := h.step(t); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := h.store.GetJobForSync(t.Context(), "job1"); !jobs.IsNotFound(err) {
+		t.Errorf("deleted job still there: %v", err)
+	}
+	if len(h.engine.serviceNames()) != 0 {
+		t.Errorf("services left: %v", h.engine.serviceNames())
+	}
+}

@@ -33,6 +33,7 @@ type serveOptions struct {
 	pollSlow    time.Duration
 	resync      time.Duration
 	orphanGrace time.Duration
+	nodeLost    time.Duration
 	logLevel    string
 	logFormat   string
 }
@@ -60,6 +61,7 @@ func newServeCmd(env *cliEnv) *cobra.Command {
 	f.DurationVar(&o.pollFast, "poll-interval", 100*time.Millisecond, "Swarm poll interval while attempts are active")
 	f.DurationVar(&o.pollSlow, "idle-poll-interval", 2*time.Second, "Swarm poll interval while nothing runs")
 	f.DurationVar(&o.resync, "resync-interval", 30*time.Second, "interval of the full resync of unfinished jobs")
+	f.DurationVar(&o.nodeLost, "node-lost-grace", 30*time.Second, "how long a node may be down before the attempts on it are lost and replaced")
 	f.DurationVar(&o.orphanGrace, "orphan-grace", time.Minute, "age after which a managed service no job accounts for is removed")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&o.logFormat, "log-format", "text", "text or json")
@@ -76,6 +78,8 @@ func (o serveOptions) validate() error {
 		return usageErrorf("--poll-interval must be positive and --idle-poll-interval at least as long")
 	case o.resync <= 0:
 		return usageErrorf("--resync-interval: must be positive")
+	case o.nodeLost <= 0:
+		return usageErrorf("--node-lost-grace: must be positive")
 	case o.orphanGrace < 0:
 		return usageErrorf("--orphan-grace: must not be negative")
 	}
@@ -134,6 +138,7 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	ctrl := controller.NewController(controller.Config{
 		Engine: engine, Instance: instance, Store: store, Hub: hub, Logger: log,
 		PollFast: o.pollFast, PollSlow: o.pollSlow, Resync: o.resync, MaxLogBytes: o.maxLogBytes,
+		NodeLostGrace: o.nodeLost,
 	})
 	collector := gc.New(gc.Config{Engine: engine, Instance: instance, Store: store, Logger: log, Grace: o.orphanGrace})
 	srv := api.NewServer(api.Config{
