@@ -343,7 +343,7 @@ func TestSyncNodeLossReplacesTheAttempt(t *testing.T) {
 	}
 	h.engine.setNodeDown(true)
 	h.engine.logsUnavailable = true
-	h.clock.Advance(2 * time.Second) // past the node refresh interval
+	h.clock.Advance(2 * time.Second)  // past the node refresh interval
 	if err := h.step(t); err != nil { // the node is seen down
 		t.Fatal(err)
 	}
