@@ -33,6 +33,7 @@ type serveOptions struct {
 	pollSlow    time.Duration
 	resync      time.Duration
 	orphanGrace time.Duration
+	gcInterval  time.Duration
 	nodeLost    time.Duration
 	logLevel    string
 	logFormat   string
@@ -62,6 +63,7 @@ func newServeCmd(env *cliEnv) *cobra.Command {
 	f.DurationVar(&o.pollSlow, "idle-poll-interval", 2*time.Second, "Swarm poll interval while nothing runs")
 	f.DurationVar(&o.resync, "resync-interval", 30*time.Second, "interval of the full resync of unfinished jobs")
 	f.DurationVar(&o.nodeLost, "node-lost-grace", 30*time.Second, "how long a node may be down before the attempts on it are lost and replaced")
+	f.DurationVar(&o.gcInterval, "gc-interval", 30*time.Second, "interval between garbage collection passes")
 	f.DurationVar(&o.orphanGrace, "orphan-grace", time.Minute, "age after which a managed service no job accounts for is removed")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&o.logFormat, "log-format", "text", "text or json")
@@ -80,6 +82,8 @@ func (o serveOptions) validate() error {
 		return usageErrorf("--resync-interval: must be positive")
 	case o.nodeLost <= 0:
 		return usageErrorf("--node-lost-grace: must be positive")
+	case o.gcInterval <= 0:
+		return usageErrorf("--gc-interval: must be positive")
 	case o.orphanGrace < 0:
 		return usageErrorf("--orphan-grace: must not be negative")
 	}
@@ -140,7 +144,7 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 		PollFast: o.pollFast, PollSlow: o.pollSlow, Resync: o.resync, MaxLogBytes: o.maxLogBytes,
 		NodeLostGrace: o.nodeLost,
 	})
-	collector := gc.New(gc.Config{Engine: engine, Instance: instance, Store: store, Logger: log, Grace: o.orphanGrace})
+	collector := gc.New(gc.Config{Engine: engine, Instance: instance, Store: store, Logger: log, Grace: o.orphanGrace, Interval: o.gcInterval})
 	srv := api.NewServer(api.Config{
 		Store: store, Hub: hub, Enqueuer: ctrl, Logger: log,
 		Ready: func(ctx context.Context) error {
