@@ -118,7 +118,7 @@ func TestFailedAttemptIsRetried(t *testing.T) {
 func TestDeadlineStopsAndKeepsOutput(t *testing.T) {
 	t.Parallel()
 	j := submit(t, shared, types.CreateJobRequest{JobSpec: types.JobSpec{
-		Command:               sh("echo started; sleep 60; echo never"),
+		Command: sh("echo started; sleep 60; echo never"),
 		// Long enough for the container to start on a loaded machine.
 		ActiveDeadlineSeconds: int64p(5),
 		BackoffLimit:          intp(3),
