@@ -16,23 +16,48 @@ const maxBackoffMs = int64(24 * time.Hour / time.Millisecond)
 
 // specFromWire converts a request's spec to the domain spec. Unset pointers
 // become zero values, which Spec.Defaults and jobs.Validate then handle. It
-// rejects, naming the field, the values that conversion itself would hide:
-// backoff milliseconds that are not positive (0 would read as "unset") or
-// too large to convert, and an activeDeadlineSeconds given as 0 or less
-// (0 means "no deadline" in the domain; Kubernetes requires > 0 when set).
-// Every other bound is left to jobs.Validate.
+// rejects, naming the field, the values that conversion itself would hide
+// because the domain reads 0 as "unset": completions, parallelism and
+// backoff.multiplier given as 0 or less, backoff milliseconds that are not
+// positive (or too large to convert), and activeDeadlineSeconds or
+// attemptDeadlineSeconds given as 0 or less (0 means "no deadline" in the
+// domain; Kubernetes requires > 0 when set). Every other bound is left to
+// jobs.Validate.
+//
+// backoffLimit defaults to 0, or to jobs.UnlimitedBackoff when
+// backoffLimitPerIndex is given, as in Kubernetes.
 func specFromWire(in types.JobSpec) (jobs.Spec, error) {
 	s := jobs.Spec{
-		Image:      in.Image,
-		Command:    slices.Clone(in.Command),
-		Args:       slices.Clone(in.Args),
-		Env:        maps.Clone(in.Env),
-		WorkingDir: in.WorkingDir,
-		User:       in.User,
-		Networks:   slices.Clone(in.Networks),
+		Image:                in.Image,
+		Command:              slices.Clone(in.Command),
+		Args:                 slices.Clone(in.Args),
+		Env:                  maps.Clone(in.Env),
+		WorkingDir:           in.WorkingDir,
+		User:                 in.User,
+		CompletionMode:       jobs.CompletionMode(in.CompletionMode),
+		BackoffLimitPerIndex: clonePtr(in.BackoffLimitPerIndex),
+		MaxFailedIndexes:     clonePtr(in.MaxFailedIndexes),
+		FailurePolicy:        failurePolicyFromWire(in.FailurePolicy),
+		SuccessPolicy:        successPolicyFromWire(in.SuccessPolicy),
+		Networks:             slices.Clone(in.Networks),
 	}
-	if in.BackoffLimit != nil {
+	if c := in.Completions; c != nil {
+		if *c < 1 {
+			return jobs.Spec{}, jobs.Errorf(jobs.EINVALID, "completions: must be between 1 and %d, got %d", jobs.MaxCompletions, *c)
+		}
+		s.Completions = *c
+	}
+	if p := in.Parallelism; p != nil {
+		if err := jobs.ValidateParallelism(*p); err != nil {
+			return jobs.Spec{}, err
+		}
+		s.Parallelism = *p
+	}
+	switch {
+	case in.BackoffLimit != nil:
 		s.BackoffLimit = *in.BackoffLimit
+	case in.BackoffLimitPerIndex != nil:
+		s.BackoffLimit = jobs.UnlimitedBackoff
 	}
 	if in.Backoff != nil {
 		var err error
@@ -42,12 +67,25 @@ func specFromWire(in types.JobSpec) (jobs.Spec, error) {
 		if s.Backoff.Max, err = msFromWire("backoff.maxMs", in.Backoff.MaxMs); err != nil {
 			return jobs.Spec{}, err
 		}
-	}
-	if in.ActiveDeadlineSeconds != nil {
-		if *in.ActiveDeadlineSeconds <= 0 {
-			return jobs.Spec{}, jobs.Errorf(jobs.EINVALID, "activeDeadlineSeconds: must be positive, got %d", *in.ActiveDeadlineSeconds)
+		if m := in.Backoff.Multiplier; m != nil {
+			if *m < 1 {
+				return jobs.Spec{}, jobs.Errorf(jobs.EINVALID, "backoff.multiplier: must be between 1 and 10, got %v", *m)
+			}
+			s.Backoff.Multiplier = *m
 		}
-		s.ActiveDeadlineSeconds = *in.ActiveDeadlineSeconds
+		if j := in.Backoff.Jitter; j != nil {
+			s.Backoff.Jitter = *j
+		}
+	}
+	var err error
+	if s.ActiveDeadlineSeconds, err = secondsFromWire("activeDeadlineSeconds", in.ActiveDeadlineSeconds); err != nil {
+		return jobs.Spec{}, err
+	}
+	if s.AttemptDeadlineSeconds, err = secondsFromWire("attemptDeadlineSeconds", in.AttemptDeadlineSeconds); err != nil {
+		return jobs.Spec{}, err
+	}
+	if in.Suspend != nil {
+		s.Suspend = *in.Suspend
 	}
 	if r := in.Resources; r != nil {
 		s.Resources.Limits = amountsFromWire(r.Limits)
@@ -72,6 +110,44 @@ func msFromWire(field string, ms *int64) (time.Duration, error) {
 	return time.Duration(*ms) * time.Millisecond, nil
 }
 
+// secondsFromWire converts an optional deadline; nil is 0 (none), and a
+// given value must be positive.
+func secondsFromWire(field string, secs *int64) (int64, error) {
+	switch {
+	case secs == nil:
+		return 0, nil
+	case *secs <= 0:
+		return 0, jobs.Errorf(jobs.EINVALID, "%s: must be positive, got %d", field, *secs)
+	}
+	return *secs, nil
+}
+
+func failurePolicyFromWire(p *types.FailurePolicy) *jobs.FailurePolicy {
+	if p == nil {
+		return nil
+	}
+	out := &jobs.FailurePolicy{Rules: make([]jobs.FailureRule, 0, len(p.Rules))}
+	for _, r := range p.Rules {
+		rule := jobs.FailureRule{Action: jobs.FailureAction(r.Action), OnReasons: slices.Clone(r.OnReasons)}
+		if ec := r.OnExitCodes; ec != nil {
+			rule.OnExitCodes = &jobs.ExitCodes{Operator: ec.Operator, Values: slices.Clone(ec.Values)}
+		}
+		out.Rules = append(out.Rules, rule)
+	}
+	return out
+}
+
+func successPolicyFromWire(p *types.SuccessPolicy) *jobs.SuccessPolicy {
+	if p == nil {
+		return nil
+	}
+	out := &jobs.SuccessPolicy{Rules: make([]jobs.SuccessRule, 0, len(p.Rules))}
+	for _, r := range p.Rules {
+		out.Rules = append(out.Rules, jobs.SuccessRule{SucceededIndexes: r.SucceededIndexes, SucceededCount: clonePtr(r.SucceededCount)})
+	}
+	return out
+}
+
 func amountsFromWire(a *types.ResourceAmounts) jobs.ResourceAmounts {
 	if a == nil {
 		return jobs.ResourceAmounts{}
@@ -80,7 +156,8 @@ func amountsFromWire(a *types.ResourceAmounts) jobs.ResourceAmounts {
 }
 
 // jobToWire converts a stored job to its API form. The spec shows every
-// defaulted value (backoffLimit, backoff) explicitly.
+// defaulted value (completions, parallelism, completionMode, backoffLimit,
+// backoff, suspend) explicitly.
 func jobToWire(j *jobs.Job) types.Job {
 	return types.Job{
 		ID:        j.ID,
@@ -103,22 +180,35 @@ func jobsToWire(js []*jobs.Job) []types.Job {
 }
 
 func specToWire(s jobs.Spec) types.JobSpec {
-	backoffLimit := s.BackoffLimit
-	initialMs, maxMs := s.Backoff.Initial.Milliseconds(), s.Backoff.Max.Milliseconds()
 	out := types.JobSpec{
-		Image:        s.Image,
-		Command:      slices.Clone(s.Command),
-		Args:         slices.Clone(s.Args),
-		Env:          maps.Clone(s.Env),
-		WorkingDir:   s.WorkingDir,
-		User:         s.User,
-		BackoffLimit: &backoffLimit,
-		Backoff:      &types.Backoff{InitialMs: &initialMs, MaxMs: &maxMs},
-		Networks:     slices.Clone(s.Networks),
+		Image:                s.Image,
+		Command:              slices.Clone(s.Command),
+		Args:                 slices.Clone(s.Args),
+		Env:                  maps.Clone(s.Env),
+		WorkingDir:           s.WorkingDir,
+		User:                 s.User,
+		Completions:          ptrTo(s.Completions),
+		Parallelism:          ptrTo(s.Parallelism),
+		CompletionMode:       string(s.CompletionMode),
+		BackoffLimit:         ptrTo(s.BackoffLimit),
+		BackoffLimitPerIndex: clonePtr(s.BackoffLimitPerIndex),
+		MaxFailedIndexes:     clonePtr(s.MaxFailedIndexes),
+		FailurePolicy:        failurePolicyToWire(s.FailurePolicy),
+		SuccessPolicy:        successPolicyToWire(s.SuccessPolicy),
+		Backoff: &types.Backoff{
+			InitialMs:  ptrTo(s.Backoff.Initial.Milliseconds()),
+			MaxMs:      ptrTo(s.Backoff.Max.Milliseconds()),
+			Multiplier: ptrTo(s.Backoff.Multiplier),
+			Jitter:     ptrTo(s.Backoff.Jitter),
+		},
+		Suspend:  ptrTo(s.Suspend),
+		Networks: slices.Clone(s.Networks),
 	}
 	if s.ActiveDeadlineSeconds != 0 {
-		d := s.ActiveDeadlineSeconds
-		out.ActiveDeadlineSeconds = &d
+		out.ActiveDeadlineSeconds = ptrTo(s.ActiveDeadlineSeconds)
+	}
+	if s.AttemptDeadlineSeconds != 0 {
+		out.AttemptDeadlineSeconds = ptrTo(s.AttemptDeadlineSeconds)
 	}
 	if s.Resources != (jobs.Resources{}) {
 		out.Resources = &types.Resources{
@@ -128,6 +218,32 @@ func specToWire(s jobs.Spec) types.JobSpec {
 	}
 	if len(s.Placement.Constraints) > 0 {
 		out.Placement = &types.Placement{Constraints: slices.Clone(s.Placement.Constraints)}
+	}
+	return out
+}
+
+func failurePolicyToWire(p *jobs.FailurePolicy) *types.FailurePolicy {
+	if p == nil {
+		return nil
+	}
+	out := &types.FailurePolicy{Rules: make([]types.FailureRule, 0, len(p.Rules))}
+	for _, r := range p.Rules {
+		rule := types.FailureRule{Action: string(r.Action), OnReasons: slices.Clone(r.OnReasons)}
+		if ec := r.OnExitCodes; ec != nil {
+			rule.OnExitCodes = &types.ExitCodes{Operator: ec.Operator, Values: slices.Clone(ec.Values)}
+		}
+		out.Rules = append(out.Rules, rule)
+	}
+	return out
+}
+
+func successPolicyToWire(p *jobs.SuccessPolicy) *types.SuccessPolicy {
+	if p == nil {
+		return nil
+	}
+	out := &types.SuccessPolicy{Rules: make([]types.SuccessRule, 0, len(p.Rules))}
+	for _, r := range p.Rules {
+		out.Rules = append(out.Rules, types.SuccessRule{SucceededIndexes: r.SucceededIndexes, SucceededCount: clonePtr(r.SucceededCount)})
 	}
 	return out
 }
@@ -149,8 +265,14 @@ func statusToWire(s jobs.Status) types.JobStatus {
 		Active:     s.Active,
 		Succeeded:  s.Succeeded,
 		Failed:     s.Failed,
+
+		CompletedIndexes: s.CompletedIndexes,
+		FailedIndexes:    s.FailedIndexes,
 		// Never nil: clients read "attempts": [] rather than null.
 		Attempts: make([]types.Attempt, 0, len(s.Attempts)),
+	}
+	for _, c := range s.Conditions {
+		out.Conditions = append(out.Conditions, conditionToWire(c))
 	}
 	for _, a := range s.Attempts {
 		out.Attempts = append(out.Attempts, attemptToWire(a))
@@ -158,12 +280,22 @@ func statusToWire(s jobs.Status) types.JobStatus {
 	return out
 }
 
-func attemptToWire(a jobs.Attempt) types.Attempt {
-	var exit *int
-	if a.ExitCode != nil {
-		c := *a.ExitCode
-		exit = &c
+// conditionToWire spells the status "True" or "False", as Kubernetes does.
+func conditionToWire(c jobs.Condition) types.Condition {
+	status := types.ConditionFalse
+	if c.Status {
+		status = types.ConditionTrue
 	}
+	return types.Condition{
+		Type:               c.Type,
+		Status:             status,
+		Reason:             c.Reason,
+		Message:            c.Message,
+		LastTransitionTime: c.Time,
+	}
+}
+
+func attemptToWire(a jobs.Attempt) types.Attempt {
 	return types.Attempt{
 		Index:      a.Index,
 		Attempt:    a.Attempt,
@@ -171,8 +303,9 @@ func attemptToWire(a jobs.Attempt) types.Attempt {
 		Task:       a.Task,
 		Node:       a.Node,
 		State:      string(a.State),
-		ExitCode:   exit,
+		ExitCode:   clonePtr(a.ExitCode),
 		Error:      a.Error,
+		Reason:     a.Reason,
 		StartedAt:  cloneTime(a.StartedAt),
 		FinishedAt: cloneTime(a.FinishedAt),
 		LogBytes:   a.LogBytes,
@@ -180,10 +313,16 @@ func attemptToWire(a jobs.Attempt) types.Attempt {
 	}
 }
 
-func cloneTime(t *time.Time) *time.Time {
-	if t == nil {
+func cloneTime(t *time.Time) *time.Time { return clonePtr(t) }
+
+// clonePtr returns a pointer to a copy of *p, or nil.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
 		return nil
 	}
-	c := *t
+	c := *p
 	return &c
 }
+
+// ptrTo returns a pointer to a copy of v.
+func ptrTo[T any](v T) *T { return &v }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -30,11 +31,11 @@ func TestCreateJob(t *testing.T) {
 			want: types.Job{
 				ID:        "job-1",
 				CreatedAt: testNow,
-				Spec: types.JobSpec{
+				Spec: withWireDefaults(types.JobSpec{
 					Image:        "busybox",
 					BackoffLimit: ptr(0),
 					Backoff:      &types.Backoff{InitialMs: ptr[int64](1000), MaxMs: ptr[int64](60000)},
-				},
+				}),
 				Status: types.JobStatus{Phase: types.PhasePending, Attempts: []types.Attempt{}},
 			},
 			wantSpec: jobs.Spec{
@@ -54,7 +55,7 @@ func TestCreateJob(t *testing.T) {
 				Name:      "nightly-report",
 				Labels:    map[string]string{"team": "data"},
 				CreatedAt: testNow,
-				Spec: types.JobSpec{
+				Spec: withWireDefaults(types.JobSpec{
 					Image:                 "swarmjob/busybox:test",
 					Command:               []string{"sh", "-c"},
 					Args:                  []string{"echo hi"},
@@ -70,7 +71,7 @@ func TestCreateJob(t *testing.T) {
 					},
 					Placement: &types.Placement{Constraints: []string{"node.role==worker"}},
 					Networks:  []string{"backend"},
-				},
+				}),
 				Status: types.JobStatus{Phase: types.PhasePending, Attempts: []types.Attempt{}},
 			},
 			wantSpec: jobs.Spec{
@@ -98,11 +99,11 @@ func TestCreateJob(t *testing.T) {
 			want: types.Job{
 				ID:        "job-1",
 				CreatedAt: testNow,
-				Spec: types.JobSpec{
+				Spec: withWireDefaults(types.JobSpec{
 					Image:        "busybox",
 					BackoffLimit: ptr(0),
 					Backoff:      &types.Backoff{InitialMs: ptr[int64](120000), MaxMs: ptr[int64](120000)},
-				},
+				}),
 				Status: types.JobStatus{Phase: types.PhasePending, Attempts: []types.Attempt{}},
 			},
 			wantSpec: jobs.Spec{
@@ -149,6 +150,150 @@ func TestCreateJob(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withWireDefaults fills in the batch fields that the API shows with their
+// defaults when a request leaves them out.
+func withWireDefaults(s types.JobSpec) types.JobSpec {
+	if s.Completions == nil {
+		s.Completions = ptr(1)
+	}
+	if s.Parallelism == nil {
+		s.Parallelism = ptr(1)
+	}
+	if s.CompletionMode == "" {
+		s.CompletionMode = types.CompletionNonIndexed
+	}
+	if s.Suspend == nil {
+		s.Suspend = ptr(false)
+	}
+	if s.Backoff != nil && s.Backoff.Multiplier == nil {
+		s.Backoff.Multiplier = ptr(2.0)
+	}
+	if s.Backoff != nil && s.Backoff.Jitter == nil {
+		s.Backoff.Jitter = ptr(0.0)
+	}
+	return s
+}
+
+// TestCreateJobBatchFields covers the conversion of the batch fields in both
+// directions: what is stored, and what the API answers.
+func TestCreateJobBatchFields(t *testing.T) {
+	base := jobs.Spec{Image: "busybox"}
+	base.Defaults()
+	tests := []struct {
+		name     string
+		body     string
+		wantWire types.JobSpec // compared after withWireDefaults
+		wantSpec func(s *jobs.Spec)
+	}{
+		{
+			name: "every batch field",
+			body: `{"image":"busybox","completions":10,"parallelism":3,"completionMode":"Indexed",
+				"backoffLimitPerIndex":2,"maxFailedIndexes":3,
+				"failurePolicy":{"rules":[
+					{"action":"FailJob","onExitCodes":{"operator":"In","values":[42,43]}},
+					{"action":"Ignore","onReasons":["NodeLost","Rejected"]},
+					{"action":"FailIndex","onExitCodes":{"operator":"NotIn","values":[0,1]}},
+					{"action":"Count","onReasons":["DeadlineExceeded"]}]},
+				"successPolicy":{"rules":[{"succeededIndexes":"0-3,7"},{"succeededIndexes":"4-9","succeededCount":2},{"succeededCount":8}]},
+				"backoff":{"initialMs":500,"maxMs":8000,"multiplier":1.5,"jitter":0.25},
+				"activeDeadlineSeconds":600,"attemptDeadlineSeconds":30,"suspend":true}`,
+			wantWire: types.JobSpec{
+				Image: "busybox", Completions: ptr(10), Parallelism: ptr(3), CompletionMode: types.CompletionIndexed,
+				BackoffLimit: ptr(jobs.UnlimitedBackoff), BackoffLimitPerIndex: ptr(2), MaxFailedIndexes: ptr(3),
+				FailurePolicy: &types.FailurePolicy{Rules: []types.FailureRule{
+					{Action: types.ActionFailJob, OnExitCodes: &types.ExitCodes{Operator: types.OperatorIn, Values: []int{42, 43}}},
+					{Action: types.ActionIgnore, OnReasons: []string{types.AttemptReasonNodeLost, types.AttemptReasonRejected}},
+					{Action: types.ActionFailIndex, OnExitCodes: &types.ExitCodes{Operator: types.OperatorNotIn, Values: []int{0, 1}}},
+					{Action: types.ActionCount, OnReasons: []string{types.AttemptReasonDeadlineExceeded}},
+				}},
+				SuccessPolicy: &types.SuccessPolicy{Rules: []types.SuccessRule{
+					{SucceededIndexes: "0-3,7"}, {SucceededIndexes: "4-9", SucceededCount: ptr(2)}, {SucceededCount: ptr(8)},
+				}},
+				Backoff:                &types.Backoff{InitialMs: ptr[int64](500), MaxMs: ptr[int64](8000), Multiplier: ptr(1.5), Jitter: ptr(0.25)},
+				ActiveDeadlineSeconds:  ptr[int64](600),
+				AttemptDeadlineSeconds: ptr[int64](30),
+				Suspend:                ptr(true),
+			},
+			wantSpec: func(s *jobs.Spec) {
+				s.Completions, s.Parallelism, s.CompletionMode = 10, 3, jobs.Indexed
+				s.BackoffLimit, s.BackoffLimitPerIndex, s.MaxFailedIndexes = jobs.UnlimitedBackoff, ptr(2), ptr(3)
+				s.FailurePolicy = &jobs.FailurePolicy{Rules: []jobs.FailureRule{
+					{Action: jobs.ActionFailJob, OnExitCodes: &jobs.ExitCodes{Operator: "In", Values: []int{42, 43}}},
+					{Action: jobs.ActionIgnore, OnReasons: []string{jobs.AttemptReasonNodeLost, jobs.AttemptReasonRejected}},
+					{Action: jobs.ActionFailIndex, OnExitCodes: &jobs.ExitCodes{Operator: "NotIn", Values: []int{0, 1}}},
+					{Action: jobs.ActionCount, OnReasons: []string{jobs.AttemptReasonDeadlineExceeded}},
+				}}
+				s.SuccessPolicy = &jobs.SuccessPolicy{Rules: []jobs.SuccessRule{
+					{SucceededIndexes: "0-3,7"}, {SucceededIndexes: "4-9", SucceededCount: ptr(2)}, {SucceededCount: ptr(8)},
+				}}
+				s.Backoff = jobs.Backoff{Initial: 500 * time.Millisecond, Max: 8 * time.Second, Multiplier: 1.5, Jitter: 0.25}
+				s.ActiveDeadlineSeconds, s.AttemptDeadlineSeconds, s.Suspend = 600, 30, true
+			},
+		},
+		{
+			name: "NonIndexed completions and parallelism",
+			body: `{"image":"busybox","completions":5,"parallelism":2,"completionMode":"NonIndexed","backoffLimit":4}`,
+			wantWire: types.JobSpec{Image: "busybox", Completions: ptr(5), Parallelism: ptr(2), BackoffLimit: ptr(4),
+				Backoff: &types.Backoff{InitialMs: ptr[int64](1000), MaxMs: ptr[int64](60000)}},
+			wantSpec: func(s *jobs.Spec) { s.Completions, s.Parallelism, s.BackoffLimit = 5, 2, 4 },
+		},
+		{
+			name: "backoffLimit given with backoffLimitPerIndex is kept",
+			body: `{"image":"busybox","completions":4,"completionMode":"Indexed","backoffLimitPerIndex":0,"backoffLimit":6}`,
+			wantWire: types.JobSpec{Image: "busybox", Completions: ptr(4), CompletionMode: types.CompletionIndexed,
+				BackoffLimit: ptr(6), BackoffLimitPerIndex: ptr(0), Backoff: &types.Backoff{InitialMs: ptr[int64](1000), MaxMs: ptr[int64](60000)}},
+			wantSpec: func(s *jobs.Spec) {
+				s.Completions, s.CompletionMode, s.BackoffLimit, s.BackoffLimitPerIndex = 4, jobs.Indexed, 6, ptr(0)
+			},
+		},
+		{
+			name: "explicit defaults and nulls",
+			body: `{"image":"busybox","completions":1,"parallelism":1,"suspend":false,"failurePolicy":null,"successPolicy":null,
+				"backoff":{"multiplier":2,"jitter":0},"attemptDeadlineSeconds":null}`,
+			wantWire: types.JobSpec{Image: "busybox", BackoffLimit: ptr(0), Backoff: &types.Backoff{InitialMs: ptr[int64](1000), MaxMs: ptr[int64](60000)}},
+			wantSpec: func(s *jobs.Spec) {},
+		},
+		{
+			name: "unlimited backoffLimit may be given",
+			body: `{"image":"busybox","backoffLimit":2147483647}`,
+			wantWire: types.JobSpec{Image: "busybox", BackoffLimit: ptr(jobs.UnlimitedBackoff),
+				Backoff: &types.Backoff{InitialMs: ptr[int64](1000), MaxMs: ptr[int64](60000)}},
+			wantSpec: func(s *jobs.Spec) { s.BackoffLimit = jobs.UnlimitedBackoff },
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			got := e.createJob(tt.body)
+			if diff := cmp.Diff(withWireDefaults(tt.wantWire), got.Spec); diff != "" {
+				t.Errorf("response spec (-want +got):\n%s", diff)
+			}
+			want := base
+			tt.wantSpec(&want)
+			if diff := cmp.Diff(want, e.store.get("job-1").Spec); diff != "" {
+				t.Errorf("stored spec (-want +got):\n%s", diff)
+			}
+			// What the API answers is a request that gives the same job.
+			again, err := decodeCreateJob(strings.NewReader(mustMarshal(t, types.CreateJobRequest{JobSpec: got.Spec})))
+			if err != nil {
+				t.Fatalf("decoding the answered spec: %v", err)
+			}
+			if diff := cmp.Diff(want, again.Spec); diff != "" {
+				t.Errorf("round trip (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func mustMarshal(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // TestCreateJobBadInput covers the bad input of ISSUE2 section 9: each is a
@@ -203,6 +348,49 @@ func TestCreateJobBadInput(t *testing.T) {
 		{"reserved env", `{"image":"busybox","env":{"SWARMJOB_JOB_ID":"x"}}`, "", 400, types.CodeInvalid, []string{"env: name \"SWARMJOB_JOB_ID\" is reserved"}},
 		{"relative workingDir", `{"image":"busybox","workingDir":"tmp"}`, "", 400, types.CodeInvalid, []string{"workingDir:"}},
 		{"bad name", `{"image":"busybox","name":"-x-"}`, "", 400, types.CodeInvalid, []string{"name:"}},
+		// Batch fields. A value the domain would read as "unset" is
+		// rejected, not defaulted.
+		{"zero completions", `{"image":"busybox","completions":0}`, "", 400, types.CodeInvalid, []string{"completions: must be between 1 and 100000, got 0"}},
+		{"negative completions", `{"image":"busybox","completions":-2}`, "", 400, types.CodeInvalid, []string{"completions: must be between 1 and 100000, got -2"}},
+		{"too many completions", `{"image":"busybox","completions":100001}`, "", 400, types.CodeInvalid, []string{"completions: must be between 1 and 100000, got 100001"}},
+		{"completions of wrong type", `{"image":"busybox","completions":"3"}`, "", 400, types.CodeInvalid, []string{"completions: must be an integer", "got string"}},
+		{"zero parallelism", `{"image":"busybox","parallelism":0}`, "", 400, types.CodeInvalid, []string{"parallelism: must be between 1 and 10000, got 0"}},
+		{"negative parallelism", `{"image":"busybox","parallelism":-1}`, "", 400, types.CodeInvalid, []string{"parallelism: must be between 1 and 10000, got -1"}},
+		{"parallelism too large", `{"image":"busybox","parallelism":10001}`, "", 400, types.CodeInvalid, []string{"parallelism: must be between 1 and 10000, got 10001"}},
+		{"unknown completionMode", `{"image":"busybox","completionMode":"indexed"}`, "", 400, types.CodeInvalid, []string{`completionMode: must be NonIndexed or Indexed, got "indexed"`}},
+		{"backoffLimitPerIndex without Indexed", `{"image":"busybox","backoffLimitPerIndex":1}`, "", 400, types.CodeInvalid, []string{"backoffLimitPerIndex: requires completionMode Indexed"}},
+		{"negative backoffLimitPerIndex", `{"image":"busybox","completionMode":"Indexed","backoffLimitPerIndex":-1}`, "", 400, types.CodeInvalid, []string{"backoffLimitPerIndex: must be between 0 and 1000, got -1"}},
+		{"maxFailedIndexes without backoffLimitPerIndex", `{"image":"busybox","completionMode":"Indexed","maxFailedIndexes":1}`, "", 400, types.CodeInvalid, []string{"maxFailedIndexes: requires backoffLimitPerIndex"}},
+		{"maxFailedIndexes over completions", `{"image":"busybox","completions":2,"completionMode":"Indexed","backoffLimitPerIndex":1,"maxFailedIndexes":3}`, "", 400, types.CodeInvalid, []string{"maxFailedIndexes: must be between 0 and completions (2), got 3"}},
+		{"failurePolicy without rules", `{"image":"busybox","failurePolicy":{}}`, "", 400, types.CodeInvalid, []string{"failurePolicy.rules: must have between 1 and 20 rules"}},
+		{"unknown failure action", `{"image":"busybox","failurePolicy":{"rules":[{"action":"Retry","onReasons":["Failed"]}]}}`, "", 400, types.CodeInvalid, []string{`failurePolicy.rules[0].action: must be FailJob, FailIndex, Ignore or Count, got "Retry"`}},
+		{"FailIndex without backoffLimitPerIndex", `{"image":"busybox","failurePolicy":{"rules":[{"action":"FailIndex","onReasons":["Failed"]}]}}`, "", 400, types.CodeInvalid, []string{"failurePolicy.rules[0].action: FailIndex requires backoffLimitPerIndex"}},
+		{"rule with both matchers", `{"image":"busybox","failurePolicy":{"rules":[{"action":"Ignore","onReasons":["Failed"],"onExitCodes":{"operator":"In","values":[1]}}]}}`, "", 400, types.CodeInvalid, []string{"failurePolicy.rules[0]: needs exactly one of onExitCodes and onReasons"}},
+		{"rule without matcher", `{"image":"busybox","failurePolicy":{"rules":[{"action":"Ignore"}]}}`, "", 400, types.CodeInvalid, []string{"failurePolicy.rules[0]: needs exactly one of onExitCodes and onReasons"}},
+		{"unknown operator", `{"image":"busybox","failurePolicy":{"rules":[{"action":"FailJob","onExitCodes":{"operator":"in","values":[1]}}]}}`, "", 400, types.CodeInvalid, []string{`failurePolicy.rules[0].onExitCodes.operator: must be In or NotIn, got "in"`}},
+		{"exit code out of range", `{"image":"busybox","failurePolicy":{"rules":[{"action":"FailJob","onExitCodes":{"operator":"In","values":[256]}}]}}`, "", 400, types.CodeInvalid, []string{"failurePolicy.rules[0].onExitCodes.values: 256 is not an exit code (0-255)"}},
+		{"exit code 0 with In", `{"image":"busybox","failurePolicy":{"rules":[{"action":"FailJob","onExitCodes":{"operator":"In","values":[0]}}]}}`, "", 400, types.CodeInvalid, []string{"failurePolicy.rules[0].onExitCodes.values: 0 cannot be used with In"}},
+		{"no exit codes", `{"image":"busybox","failurePolicy":{"rules":[{"action":"FailJob","onExitCodes":{"operator":"In","values":[]}}]}}`, "", 400, types.CodeInvalid, []string{"failurePolicy.rules[0].onExitCodes.values: must have between 1 and 255 values"}},
+		{"contradictory rules", `{"image":"busybox","failurePolicy":{"rules":[{"action":"FailJob","onExitCodes":{"operator":"In","values":[42]}},{"action":"Ignore","onExitCodes":{"operator":"In","values":[7,42]}}]}}`, "", 400, types.CodeInvalid, []string{"failurePolicy.rules[1]: exit code 42 already has action FailJob in an earlier rule; the rules contradict"}},
+		{"unknown failure reason", `{"image":"busybox","failurePolicy":{"rules":[{"action":"Ignore","onReasons":["Suspended"]}]}}`, "", 400, types.CodeInvalid, []string{`failurePolicy.rules[0].onReasons: unknown reason "Suspended"`}},
+		{"exit code of wrong type", `{"image":"busybox","failurePolicy":{"rules":[{"action":"FailJob","onExitCodes":{"operator":"In","values":["42"]}}]}}`, "", 400, types.CodeInvalid, []string{"failurePolicy.rules.onExitCodes.values: each element must be an integer", "got string"}},
+		{"rule of wrong type", `{"image":"busybox","failurePolicy":{"rules":[1]}}`, "", 400, types.CodeInvalid, []string{"failurePolicy.rules: each element must be an object, got number"}},
+		{"unknown rule field", `{"image":"busybox","failurePolicy":{"rules":[{"action":"Ignore","onExitCode":{}}]}}`, "", 400, types.CodeInvalid, []string{`unknown field "onExitCode"`}},
+		{"successPolicy without Indexed", `{"image":"busybox","successPolicy":{"rules":[{"succeededCount":1}]}}`, "", 400, types.CodeInvalid, []string{"successPolicy: requires completionMode Indexed"}},
+		{"successPolicy without rules", `{"image":"busybox","completionMode":"Indexed","successPolicy":{"rules":[]}}`, "", 400, types.CodeInvalid, []string{"successPolicy.rules: must have between 1 and 20 rules"}},
+		{"empty success rule", `{"image":"busybox","completionMode":"Indexed","successPolicy":{"rules":[{}]}}`, "", 400, types.CodeInvalid, []string{"successPolicy.rules[0]: needs succeededIndexes, succeededCount or both"}},
+		{"bad succeededIndexes", `{"image":"busybox","completions":5,"completionMode":"Indexed","successPolicy":{"rules":[{"succeededIndexes":"3-1"}]}}`, "", 400, types.CodeInvalid, []string{`successPolicy.rules[0].succeededIndexes: "3-1" is not a range like 0-3`}},
+		{"succeededIndexes beyond completions", `{"image":"busybox","completions":5,"completionMode":"Indexed","successPolicy":{"rules":[{"succeededIndexes":"0-5"}]}}`, "", 400, types.CodeInvalid, []string{"successPolicy.rules[0].succeededIndexes: index 5 is not below 5"}},
+		{"zero succeededCount", `{"image":"busybox","completions":5,"completionMode":"Indexed","successPolicy":{"rules":[{"succeededCount":0}]}}`, "", 400, types.CodeInvalid, []string{"successPolicy.rules[0].succeededCount: must be between 1 and 5, got 0"}},
+		{"zero multiplier", `{"image":"busybox","backoff":{"multiplier":0}}`, "", 400, types.CodeInvalid, []string{"backoff.multiplier: must be between 1 and 10, got 0"}},
+		{"multiplier below 1", `{"image":"busybox","backoff":{"multiplier":0.5}}`, "", 400, types.CodeInvalid, []string{"backoff.multiplier: must be between 1 and 10, got 0.5"}},
+		{"multiplier too large", `{"image":"busybox","backoff":{"multiplier":11}}`, "", 400, types.CodeInvalid, []string{"backoff.multiplier: must be between 1 and 10"}},
+		{"jitter of 1", `{"image":"busybox","backoff":{"jitter":1}}`, "", 400, types.CodeInvalid, []string{"backoff.jitter: must be at least 0 and below 1"}},
+		{"negative jitter", `{"image":"busybox","backoff":{"jitter":-0.1}}`, "", 400, types.CodeInvalid, []string{"backoff.jitter: must be at least 0 and below 1"}},
+		{"zero attemptDeadlineSeconds", `{"image":"busybox","attemptDeadlineSeconds":0}`, "", 400, types.CodeInvalid, []string{"attemptDeadlineSeconds: must be positive, got 0"}},
+		{"negative attemptDeadlineSeconds", `{"image":"busybox","attemptDeadlineSeconds":-5}`, "", 400, types.CodeInvalid, []string{"attemptDeadlineSeconds: must be positive, got -5"}},
+		{"attemptDeadlineSeconds too large", `{"image":"busybox","attemptDeadlineSeconds":99999999999}`, "", 400, types.CodeInvalid, []string{"attemptDeadlineSeconds: must be between 1 and"}},
+		{"suspend of wrong type", `{"image":"busybox","suspend":"yes"}`, "", 400, types.CodeInvalid, []string{"suspend: must be a boolean, got string"}},
 		{"body over 1 MiB", big, "application/json", 413, types.CodeTooLarge, []string{"request body", "1048576 bytes"}},
 		{"wrong Content-Type", `{"image":"busybox"}`, "text/plain", 415, types.CodeUnsupported, []string{"Content-Type", "application/json", "text/plain"}},
 		{"form Content-Type", `image=busybox`, "application/x-www-form-urlencoded", 415, types.CodeUnsupported, []string{"Content-Type"}},

@@ -28,8 +28,8 @@ type createJob struct {
 // http.MaxBytesReader that hit its limit. It never panics, whatever body
 // holds (FuzzDecodeCreateJob).
 func decodeCreateJob(body io.Reader) (createJob, error) {
-	var req types.CreateJobRequest
-	if err := decodeJSON(body, &req); err != nil {
+	req, err := DecodeJobRequest(body)
+	if err != nil {
 		return createJob{}, err
 	}
 	spec, err := specFromWire(req.JobSpec)
@@ -41,6 +41,38 @@ func decodeCreateJob(body io.Reader) (createJob, error) {
 		return createJob{}, err
 	}
 	return createJob{Name: req.Name, Labels: req.Labels, Spec: spec}, nil
+}
+
+// DecodeJobRequest reads one types.CreateJobRequest from r as strictly as
+// POST /v1/jobs does (unknown fields and trailing data are rejected), but
+// neither converts nor validates it: the server does that. It is exported
+// for clients of the same binary that read job files, so that their
+// messages match the server's. Errors are *jobs.Error values (EINVALID, or
+// ETOOLARGE when r is an http.MaxBytesReader that hit its limit) whose
+// message names the field or the byte offset of the problem.
+func DecodeJobRequest(r io.Reader) (types.CreateJobRequest, error) {
+	var req types.CreateJobRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return types.CreateJobRequest{}, err
+	}
+	return req, nil
+}
+
+// decodeJobPatch reads one types.JobPatch from body, strictly, and returns
+// the domain patch it asks for. parallelism is required and checked with
+// jobs.ValidateParallelism. Errors are as decodeCreateJob's.
+func decodeJobPatch(body io.Reader) (jobs.SpecPatch, error) {
+	var p types.JobPatch
+	if err := decodeJSON(body, &p); err != nil {
+		return jobs.SpecPatch{}, err
+	}
+	if p.Parallelism == nil {
+		return jobs.SpecPatch{}, jobs.Errorf(jobs.EINVALID, "parallelism: is required; it is the one field PATCH changes")
+	}
+	if err := jobs.ValidateParallelism(*p.Parallelism); err != nil {
+		return jobs.SpecPatch{}, err
+	}
+	return jobs.SpecPatch{Parallelism: clonePtr(p.Parallelism)}, nil
 }
 
 // decodeJSON decodes exactly one JSON object from body into v, rejecting
@@ -116,11 +148,13 @@ func wireFieldPath(field string) string {
 
 // requestFieldType returns the type of the map or slice field at the JSON
 // path (such as "placement.constraints") of types.CreateJobRequest, or nil
-// when the path names no such field.
+// when the path names no such field. encoding/json leaves array indexes out
+// of its paths ("failurePolicy.rules.onReasons"), so a path steps through
+// arrays of objects to their elements' fields.
 func requestFieldType(path string) reflect.Type {
 	t := reflect.TypeFor[types.CreateJobRequest]()
 	for name := range strings.SplitSeq(path, ".") {
-		for t.Kind() == reflect.Pointer {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
 			t = t.Elem()
 		}
 		if t.Kind() != reflect.Struct {

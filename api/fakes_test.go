@@ -72,6 +72,15 @@ func cloneJob(j *jobs.Job) *jobs.Job {
 	c.Spec.Env = maps.Clone(j.Spec.Env)
 	c.Spec.Networks = slices.Clone(j.Spec.Networks)
 	c.Spec.Placement.Constraints = slices.Clone(j.Spec.Placement.Constraints)
+	c.Spec.BackoffLimitPerIndex = clonePtr(j.Spec.BackoffLimitPerIndex)
+	c.Spec.MaxFailedIndexes = clonePtr(j.Spec.MaxFailedIndexes)
+	if p := j.Spec.FailurePolicy; p != nil {
+		c.Spec.FailurePolicy = &jobs.FailurePolicy{Rules: slices.Clone(p.Rules)}
+	}
+	if p := j.Spec.SuccessPolicy; p != nil {
+		c.Spec.SuccessPolicy = &jobs.SuccessPolicy{Rules: slices.Clone(p.Rules)}
+	}
+	c.Status.Conditions = slices.Clone(j.Status.Conditions)
 	c.Status.Attempts = slices.Clone(j.Status.Attempts)
 	return &c
 }
@@ -181,6 +190,27 @@ func (f *fakeStore) UpdateStatus(_ context.Context, id string, s jobs.Status) er
 	return nil
 }
 
+// PatchSpec applies p; it does not look at the phase, as the sqlite store
+// does not.
+func (f *fakeStore) PatchSpec(_ context.Context, id string, p jobs.SpecPatch) (*jobs.Job, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("PatchSpec"); err != nil {
+		return nil, err
+	}
+	j, ok := f.jobs[id]
+	if !ok || j.DeleteRequested {
+		return nil, notFound(id)
+	}
+	if p.Parallelism != nil {
+		j.Spec.Parallelism = *p.Parallelism
+	}
+	if p.Suspend != nil {
+		j.Spec.Suspend = *p.Suspend
+	}
+	return cloneJob(j), nil
+}
+
 func (f *fakeStore) RequestCancel(_ context.Context, id string, del bool) (*jobs.Job, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -252,7 +282,7 @@ func (f *fakeStore) PutAttempt(_ context.Context, jobID string, a jobs.Attempt) 
 	}
 	j.Status.Attempts = append(j.Status.Attempts, a)
 	slices.SortFunc(j.Status.Attempts, func(x, y jobs.Attempt) int {
-		return cmp.Or(cmp.Compare(x.Attempt, y.Attempt), cmp.Compare(x.Index, y.Index))
+		return cmp.Or(cmp.Compare(x.Index, y.Index), cmp.Compare(x.Attempt, y.Attempt))
 	})
 	return nil
 }
@@ -277,7 +307,7 @@ func (f *fakeStore) AppendLog(_ context.Context, k jobs.AttemptKey, seq int, str
 	return nil
 }
 
-// ReadLogs passes chunks in (attempt, index, seq) order. A failWith entry for
+// ReadLogs passes chunks in (index, attempt, seq) order. A failWith entry for
 // "ReadLogs" is returned after the first chunk was passed on, to test
 // failures in the middle of a stream; for "ReadLogs:start" before any.
 func (f *fakeStore) ReadLogs(ctx context.Context, q jobs.LogQuery, fn func(jobs.LogChunk) error) error {
@@ -289,12 +319,12 @@ func (f *fakeStore) ReadLogs(ctx context.Context, q jobs.LogQuery, fn func(jobs.
 	midErr := f.failWith["ReadLogs"]
 	var keys []jobs.AttemptKey
 	for k := range f.logs {
-		if k.JobID == q.JobID && (q.Attempt == nil || *q.Attempt == k.Attempt) {
+		if k.JobID == q.JobID && (q.Index == nil || *q.Index == k.Index) && (q.Attempt == nil || *q.Attempt == k.Attempt) {
 			keys = append(keys, k)
 		}
 	}
 	slices.SortFunc(keys, func(x, y jobs.AttemptKey) int {
-		return cmp.Or(cmp.Compare(x.Attempt, y.Attempt), cmp.Compare(x.Index, y.Index))
+		return cmp.Or(cmp.Compare(x.Index, y.Index), cmp.Compare(x.Attempt, y.Attempt))
 	})
 	both := q.Stdout == q.Stderr
 	var out []jobs.LogChunk

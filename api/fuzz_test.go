@@ -38,6 +38,16 @@ func FuzzDecodeCreateJob(f *testing.F) {
 		``,
 		"{\"image\":\"busy\\u0000box\"}",
 		`{"image":"busybox","labels":{"":""},"env":{"SWARMJOB_X":"1"}}`,
+		`{"image":"busybox","completions":10,"parallelism":3,"completionMode":"Indexed","backoffLimitPerIndex":2,"maxFailedIndexes":3,` +
+			`"failurePolicy":{"rules":[{"action":"FailJob","onExitCodes":{"operator":"In","values":[42]}},{"action":"Ignore","onReasons":["NodeLost"]},` +
+			`{"action":"FailIndex","onExitCodes":{"operator":"NotIn","values":[0,1]}}]},` +
+			`"successPolicy":{"rules":[{"succeededIndexes":"0-3,7","succeededCount":2},{"succeededCount":5}]},` +
+			`"backoff":{"initialMs":5,"maxMs":50,"multiplier":1.5,"jitter":0.5},"attemptDeadlineSeconds":7,"suspend":true}`,
+		`{"image":"busybox","completions":0,"parallelism":-1}`,
+		`{"image":"busybox","backoff":{"multiplier":0,"jitter":1}}`,
+		`{"image":"busybox","completionMode":"Indexed","completions":3,"successPolicy":{"rules":[{"succeededIndexes":"2-1"}]}}`,
+		`{"image":"busybox","failurePolicy":{"rules":[{"action":"Count","onReasons":["Failed"],"onExitCodes":{"operator":"In","values":[1]}}]}}`,
+		`{"image":"busybox","backoffLimit":2147483647,"attemptDeadlineSeconds":0}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -76,3 +86,32 @@ func FuzzDecodeCreateJob(f *testing.F) {
 type nopCloser struct{ *bytes.Reader }
 
 func (nopCloser) Close() error { return nil }
+
+// FuzzDecodeJobPatch feeds arbitrary bodies to the decoder of
+// PATCH /v1/jobs/{id}. It must never panic, must reject input only with an
+// invalid or too_large domain error, and what it accepts must be a valid
+// parallelism and nothing else.
+func FuzzDecodeJobPatch(f *testing.F) {
+	for _, seed := range []string{
+		`{"parallelism":3}`, `{"parallelism":0}`, `{"parallelism":-1}`, `{"parallelism":1e3}`, `{"parallelism":10001}`,
+		`{}`, `null`, ``, `{"parallelism":"2"}`, `{"parallelism":2,"suspend":true}`, `{"parallelism":2} x`, `[2]`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, err := decodeJobPatch(http.MaxBytesReader(nil, nopCloser{bytes.NewReader(body)}, 1<<10))
+		if err != nil {
+			var de *jobs.Error
+			if !errors.As(err, &de) || (de.Code != jobs.EINVALID && de.Code != jobs.ETOOLARGE) || de.Message == "" {
+				t.Fatalf("error %#v is not an invalid or too_large *jobs.Error with a message", err)
+			}
+			return
+		}
+		if got.Suspend != nil || got.Parallelism == nil {
+			t.Fatalf("accepted patch %+v, want parallelism only", got)
+		}
+		if err := jobs.ValidateParallelism(*got.Parallelism); err != nil {
+			t.Fatalf("accepted an invalid parallelism: %v", err)
+		}
+	})
+}

@@ -72,8 +72,8 @@ func parseListFilter(q url.Values) (jobs.Filter, error) {
 	if p := q.Get("phase"); p != "" {
 		f.Phase = jobs.Phase(p)
 		if !f.Phase.Valid() {
-			return jobs.Filter{}, jobs.Errorf(jobs.EINVALID, "phase: must be one of %s, %s, %s, %s, %s, got %q",
-				jobs.PhasePending, jobs.PhaseRunning, jobs.PhaseSucceeded, jobs.PhaseFailed, jobs.PhaseCancelled, p)
+			return jobs.Filter{}, jobs.Errorf(jobs.EINVALID, "phase: must be one of %s, %s, %s, %s, %s, %s, got %q",
+				jobs.PhasePending, jobs.PhaseRunning, jobs.PhaseSucceeded, jobs.PhaseFailed, jobs.PhaseCancelled, jobs.PhaseSuspended, p)
 		}
 	}
 	for _, l := range q["label"] {

@@ -19,8 +19,8 @@ type logOptions struct {
 }
 
 // parseLogOptions reads ?stream=stdout|stderr|all (default all),
-// ?attempt=N (default all attempts) and ?timestamps=true|false (default
-// false).
+// ?index=N (default all indexes), ?attempt=N (default all attempts) and
+// ?timestamps=true|false (default false).
 func parseLogOptions(id string, q url.Values) (logOptions, error) {
 	o := logOptions{query: jobs.LogQuery{JobID: id}}
 	switch st := q.Get("stream"); st {
@@ -32,6 +32,13 @@ func parseLogOptions(id string, q url.Values) (logOptions, error) {
 		o.query.Stderr = true
 	default:
 		return logOptions{}, jobs.Errorf(jobs.EINVALID, "stream: must be one of stdout, stderr, all, got %q", st)
+	}
+	if i := q.Get("index"); i != "" {
+		n, err := strconv.Atoi(i)
+		if err != nil || n < 0 {
+			return logOptions{}, jobs.Errorf(jobs.EINVALID, "index: must be a non-negative integer, got %q", i)
+		}
+		o.query.Index = &n
 	}
 	if a := q.Get("attempt"); a != "" {
 		n, err := strconv.Atoi(a)
@@ -66,8 +73,8 @@ func (s *Server) handleJobLogs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if a := opts.query.Attempt; a != nil && !hasAttempt(job, *a) {
-		s.writeError(w, r, jobs.Errorf(jobs.ENOTFOUND, "job %q has no attempt %d", id, *a))
+	if err := checkLogSelection(job, opts.query); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 
@@ -91,10 +98,33 @@ func (s *Server) handleJobLogs(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// hasAttempt reports whether the job recorded an attempt with number n.
-func hasAttempt(j *jobs.Job, n int) bool {
+// checkLogSelection returns ENOTFOUND when q names an index the job cannot
+// have (Indexed: not below completions; NonIndexed: other than 0) or an
+// attempt it never recorded (of that index, when q names one). An index
+// that has no attempt yet is not an error: it has no output yet.
+func checkLogSelection(j *jobs.Job, q jobs.LogQuery) error {
+	if i := q.Index; i != nil {
+		switch {
+		case j.Spec.CompletionMode == jobs.Indexed && *i >= j.Spec.Completions:
+			return jobs.Errorf(jobs.ENOTFOUND, "job %q has no index %d: its indexes are 0 to %d", j.ID, *i, j.Spec.Completions-1)
+		case j.Spec.CompletionMode != jobs.Indexed && *i != 0:
+			return jobs.Errorf(jobs.ENOTFOUND, "job %q has no index %d: a NonIndexed job runs every attempt as index 0", j.ID, *i)
+		}
+	}
+	if n := q.Attempt; n != nil && !hasAttempt(j, q.Index, *n) {
+		if q.Index != nil {
+			return jobs.Errorf(jobs.ENOTFOUND, "job %q has no attempt %d of index %d", j.ID, *n, *q.Index)
+		}
+		return jobs.Errorf(jobs.ENOTFOUND, "job %q has no attempt %d", j.ID, *n)
+	}
+	return nil
+}
+
+// hasAttempt reports whether the job recorded an attempt with number n, of
+// index *index when index is not nil.
+func hasAttempt(j *jobs.Job, index *int, n int) bool {
 	for _, a := range j.Status.Attempts {
-		if a.Attempt == n {
+		if a.Attempt == n && (index == nil || a.Index == *index) {
 			return true
 		}
 	}

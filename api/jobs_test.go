@@ -20,14 +20,19 @@ func TestGetJob(t *testing.T) {
 		ID:        "done",
 		Name:      "n",
 		CreatedAt: testNow,
-		Spec:      jobs.Spec{Image: "busybox", BackoffLimit: 1, Backoff: jobs.Backoff{Initial: time.Second, Max: time.Minute}},
+		Spec: jobs.Spec{Image: "busybox", Completions: 1, Parallelism: 1, CompletionMode: jobs.NonIndexed, BackoffLimit: 1,
+			Backoff: jobs.Backoff{Initial: time.Second, Max: time.Minute, Multiplier: 2}},
 		Status: jobs.Status{
 			Phase: jobs.PhaseFailed, Reason: jobs.ReasonBackoffLimitExceeded, Message: "exit 3",
 			StartedAt: &started, FinishedAt: &finished, Failed: 2,
+			Conditions: []jobs.Condition{
+				{Type: "Suspended", Status: false, Reason: "Resumed", Time: started},
+				{Type: "Failed", Status: true, Reason: jobs.ReasonBackoffLimitExceeded, Message: "exit 3", Time: finished},
+			},
 			Attempts: []jobs.Attempt{
 				{Index: 0, Attempt: 0, Service: "sj-done-0-0", ServiceID: "svc0", Task: "t0", Node: "n1", State: jobs.AttemptFailed,
-					ExitCode: ptr(3), Error: "task: non-zero exit (3)", StartedAt: &started, FinishedAt: &finished, LogBytes: 10, Removed: true},
-				{Index: 0, Attempt: 1, Service: "sj-done-0-1", State: jobs.AttemptFailed, ExitCode: ptr(3), LogBytes: 1 << 20, Truncated: true},
+					ExitCode: ptr(3), Error: "task: non-zero exit (3)", Reason: jobs.AttemptReasonFailed, StartedAt: &started, FinishedAt: &finished, LogBytes: 10, Removed: true},
+				{Index: 0, Attempt: 1, Service: "sj-done-0-1", State: jobs.AttemptFailed, ExitCode: ptr(3), Reason: jobs.AttemptReasonFailed, LogBytes: 1 << 20, Truncated: true},
 			},
 		},
 	})
@@ -44,15 +49,20 @@ func TestGetJob(t *testing.T) {
 			name: "found", path: "/v1/jobs/done", wantStatus: 200,
 			want: types.Job{
 				ID: "done", Name: "n", CreatedAt: testNow,
-				Spec: types.JobSpec{Image: "busybox", BackoffLimit: ptr(1),
-					Backoff: &types.Backoff{InitialMs: ptr[int64](1000), MaxMs: ptr[int64](60000)}},
+				Spec: types.JobSpec{Image: "busybox", Completions: ptr(1), Parallelism: ptr(1), CompletionMode: "NonIndexed", BackoffLimit: ptr(1),
+					Backoff: &types.Backoff{InitialMs: ptr[int64](1000), MaxMs: ptr[int64](60000), Multiplier: ptr(2.0), Jitter: ptr(0.0)},
+					Suspend: ptr(false)},
 				Status: types.JobStatus{
 					Phase: "Failed", Reason: "BackoffLimitExceeded", Message: "exit 3",
 					StartedAt: &started, FinishedAt: &finished, Failed: 2,
+					Conditions: []types.Condition{
+						{Type: "Suspended", Status: "False", Reason: "Resumed", LastTransitionTime: started},
+						{Type: "Failed", Status: "True", Reason: "BackoffLimitExceeded", Message: "exit 3", LastTransitionTime: finished},
+					},
 					Attempts: []types.Attempt{
 						{Index: 0, Attempt: 0, Service: "sj-done-0-0", Task: "t0", Node: "n1", State: "failed",
-							ExitCode: ptr(3), Error: "task: non-zero exit (3)", StartedAt: &started, FinishedAt: &finished, LogBytes: 10},
-						{Index: 0, Attempt: 1, Service: "sj-done-0-1", State: "failed", ExitCode: ptr(3), LogBytes: 1 << 20, Truncated: true},
+							ExitCode: ptr(3), Error: "task: non-zero exit (3)", Reason: "Failed", StartedAt: &started, FinishedAt: &finished, LogBytes: 10},
+						{Index: 0, Attempt: 1, Service: "sj-done-0-1", State: "failed", ExitCode: ptr(3), Reason: "Failed", LogBytes: 1 << 20, Truncated: true},
 					},
 				},
 			},
@@ -110,7 +120,7 @@ func TestListJobs(t *testing.T) {
 		{name: "first page", query: "?limit=2", wantIDs: []string{"c", "b"}, wantCursor: "2"},
 		{name: "next page", query: "?limit=2&cursor=2", wantIDs: []string{"a"}},
 		{name: "largest limit", query: "?limit=500", wantIDs: []string{"c", "b", "a"}},
-		{name: "unknown phase", query: "?phase=Done", wantStatus: 400, wantMsg: []string{"phase: must be one of Pending, Running, Succeeded, Failed, Cancelled", `"Done"`}},
+		{name: "unknown phase", query: "?phase=Done", wantStatus: 400, wantMsg: []string{"phase: must be one of Pending, Running, Succeeded, Failed, Cancelled, Suspended", `"Done"`}},
 		{name: "phase in lower case", query: "?phase=running", wantStatus: 400, wantMsg: []string{"phase:"}},
 		{name: "limit zero", query: "?limit=0", wantStatus: 400, wantMsg: []string{"limit: must be an integer between 1 and 500", `"0"`}},
 		{name: "limit too large", query: "?limit=501", wantStatus: 400, wantMsg: []string{"limit:", `"501"`}},

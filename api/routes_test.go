@@ -77,7 +77,11 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 		{http.MethodGet, "/v1/jobs/j/unknown", 404, types.CodeNotFound, "", "no route"},
 		{http.MethodGet, "/v1/jobs/j/cancel", 405, types.CodeMethod, "POST", "method GET is not allowed on /v1/jobs/j/cancel; allowed: POST"},
 		{http.MethodPut, "/v1/jobs", 405, types.CodeMethod, "GET, HEAD, POST", "method PUT"},
-		{http.MethodPost, "/v1/jobs/j", 405, types.CodeMethod, "DELETE, GET, HEAD", "allowed: DELETE, GET, HEAD"},
+		{http.MethodPost, "/v1/jobs/j", 405, types.CodeMethod, "DELETE, GET, HEAD, PATCH", "allowed: DELETE, GET, HEAD, PATCH"},
+		{http.MethodGet, "/v1/jobs/j/suspend", 405, types.CodeMethod, "POST", "allowed: POST"},
+		{http.MethodGet, "/v1/jobs/j/resume", 405, types.CodeMethod, "POST", "allowed: POST"},
+		{http.MethodPost, "/v1/jobs/j/results", 405, types.CodeMethod, "GET, HEAD", "allowed: GET, HEAD"},
+		{http.MethodPatch, "/v1/jobs", 405, types.CodeMethod, "GET, HEAD, POST", "method PATCH"},
 		{http.MethodDelete, "/healthz", 405, types.CodeMethod, "GET, HEAD", "method DELETE"},
 	}
 	for _, tt := range tests {

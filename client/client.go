@@ -125,7 +125,10 @@ type LogOptions struct {
 	// Stream is "stdout", "stderr" or "all"; empty means the server's
 	// default (all).
 	Stream string
-	// Attempt selects one attempt by number; nil means the server's default.
+	// Index selects one completion index; nil means every index.
+	Index *int
+	// Attempt selects one attempt by number (of Index, when set); nil
+	// means every attempt.
 	Attempt *int
 	// Timestamps prefixes each line with the time it was written.
 	Timestamps bool
@@ -193,6 +196,9 @@ func (c *Client) Logs(ctx context.Context, id string, opts LogOptions) (io.ReadC
 	if opts.Stream != "" {
 		q.Set("stream", opts.Stream)
 	}
+	if opts.Index != nil {
+		q.Set("index", strconv.Itoa(*opts.Index))
+	}
 	if opts.Attempt != nil {
 		q.Set("attempt", strconv.Itoa(*opts.Attempt))
 	}
@@ -254,6 +260,63 @@ func (c *Client) WaitTerminal(ctx context.Context, id string) (*types.Job, error
 // returns the job as it is then; cancellation completes asynchronously.
 func (c *Client) CancelJob(ctx context.Context, id string) (*types.Job, error) {
 	p, err := c.jobPath(id, "cancel")
+	if err != nil {
+		return nil, err
+	}
+	var job types.Job
+	if err := c.do(ctx, http.MethodPost, p, nil, nil, &job); err != nil {
+		return nil, err
+	}
+	return &job, nil
+}
+
+// SuspendJob asks the server to suspend a job (POST /v1/jobs/{id}/suspend)
+// and returns the job as it is then: its active attempts are stopped
+// asynchronously. A finished job is an *Error with status 409.
+func (c *Client) SuspendJob(ctx context.Context, id string) (*types.Job, error) {
+	return c.postJob(ctx, id, "suspend")
+}
+
+// ResumeJob asks the server to resume a suspended job
+// (POST /v1/jobs/{id}/resume) and returns the job as it is then. A finished
+// job is an *Error with status 409.
+func (c *Client) ResumeJob(ctx context.Context, id string) (*types.Job, error) {
+	return c.postJob(ctx, id, "resume")
+}
+
+// PatchJob changes the mutable fields of a job's spec (PATCH /v1/jobs/{id})
+// and returns the job as stored. The change takes effect asynchronously. A
+// finished job is an *Error with status 409.
+func (c *Client) PatchJob(ctx context.Context, id string, patch types.JobPatch) (*types.Job, error) {
+	p, err := c.jobPath(id)
+	if err != nil {
+		return nil, err
+	}
+	var job types.Job
+	if err := c.do(ctx, http.MethodPatch, p, nil, patch, &job); err != nil {
+		return nil, err
+	}
+	return &job, nil
+}
+
+// Results returns the outcome of each completion index of a job
+// (GET /v1/jobs/{id}/results).
+func (c *Client) Results(ctx context.Context, id string) (*types.Results, error) {
+	p, err := c.jobPath(id, "results")
+	if err != nil {
+		return nil, err
+	}
+	var res types.Results
+	if err := c.do(ctx, http.MethodGet, p, nil, nil, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+// postJob sends a body-less POST to /v1/jobs/{id}/{action} and decodes the
+// job it answers.
+func (c *Client) postJob(ctx context.Context, id, action string) (*types.Job, error) {
+	p, err := c.jobPath(id, action)
 	if err != nil {
 		return nil, err
 	}

@@ -109,6 +109,10 @@ func TestCalls(t *testing.T) {
 		Status:    types.JobStatus{Phase: types.PhaseSucceeded, Attempts: []types.Attempt{{Service: "s", State: "complete", ExitCode: ptr(0)}}},
 	}
 	list := types.JobList{Items: []types.Job{job}, NextCursor: "next"}
+	results := types.Results{JobID: "j1", CompletionMode: types.CompletionIndexed, Items: []types.ResultItem{
+		{Index: 0, State: types.IndexSucceeded, ExitCode: ptr(0), Attempts: 1, LogBytes: 3, LastAttempt: &types.Attempt{Service: "s", State: "succeeded", ExitCode: ptr(0)}},
+		{Index: 1, State: types.IndexPending},
+	}}
 
 	tests := []struct {
 		name    string
@@ -266,6 +270,99 @@ func TestCalls(t *testing.T) {
 			call:    func(ctx context.Context, c *Client) (any, error) { return c.CancelJob(ctx, "j1") },
 			wantErr: &Error{StatusCode: 409, Code: types.CodeConflict, Message: "job j1 is Succeeded"},
 			wantReq: []seen{{Method: "POST", Path: "/v1/jobs/j1/cancel"}},
+		},
+		{
+			name:    "logs of one index",
+			replies: []reply{{http.StatusOK, "i2\n"}},
+			call: func(ctx context.Context, c *Client) (any, error) {
+				rc, err := c.Logs(ctx, "j1", LogOptions{Index: ptr(2)})
+				if err != nil {
+					return nil, err
+				}
+				defer rc.Close()
+				b, err := io.ReadAll(rc)
+				return string(b), err
+			},
+			want:    "i2\n",
+			wantReq: []seen{{Method: "GET", Path: "/v1/jobs/j1/logs", Query: "index=2"}},
+		},
+		{
+			name:    "logs of one attempt of one index",
+			replies: []reply{{http.StatusOK, ""}},
+			call: func(ctx context.Context, c *Client) (any, error) {
+				rc, err := c.Logs(ctx, "j1", LogOptions{Index: ptr(0), Attempt: ptr(3)})
+				if err != nil {
+					return nil, err
+				}
+				return nil, rc.Close()
+			},
+			wantReq: []seen{{Method: "GET", Path: "/v1/jobs/j1/logs", Query: "attempt=3&index=0"}},
+		},
+		{
+			name:    "suspend",
+			replies: []reply{{http.StatusAccepted, mustJSON(t, job)}},
+			call:    func(ctx context.Context, c *Client) (any, error) { return c.SuspendJob(ctx, "a/b") },
+			want:    &job,
+			wantReq: []seen{{Method: "POST", Path: "/v1/jobs/a%2Fb/suspend"}},
+		},
+		{
+			name:    "suspend a finished job",
+			replies: []reply{{http.StatusConflict, errorBody(types.CodeConflict, `job "j1" is Succeeded; a finished job cannot be suspended`)}},
+			call:    func(ctx context.Context, c *Client) (any, error) { return c.SuspendJob(ctx, "j1") },
+			wantErr: &Error{StatusCode: 409, Code: types.CodeConflict, Message: `job "j1" is Succeeded; a finished job cannot be suspended`},
+			wantReq: []seen{{Method: "POST", Path: "/v1/jobs/j1/suspend"}},
+		},
+		{
+			name:    "resume",
+			replies: []reply{{http.StatusAccepted, mustJSON(t, job)}},
+			call:    func(ctx context.Context, c *Client) (any, error) { return c.ResumeJob(ctx, "j1") },
+			want:    &job,
+			wantReq: []seen{{Method: "POST", Path: "/v1/jobs/j1/resume"}},
+		},
+		{
+			name:    "resume unknown",
+			replies: []reply{{http.StatusNotFound, errorBody(types.CodeNotFound, `job "x" not found`)}},
+			call:    func(ctx context.Context, c *Client) (any, error) { return c.ResumeJob(ctx, "x") },
+			wantErr: &Error{StatusCode: 404, Code: types.CodeNotFound, Message: `job "x" not found`},
+			wantReq: []seen{{Method: "POST", Path: "/v1/jobs/x/resume"}},
+		},
+		{
+			name:    "resume with an empty ID sends nothing",
+			replies: []reply{{http.StatusOK, "{}"}},
+			call:    func(ctx context.Context, c *Client) (any, error) { return c.ResumeJob(ctx, "..") },
+			wantErr: errors.New(`invalid job ID ".."`),
+		},
+		{
+			name:    "patch",
+			replies: []reply{{http.StatusOK, mustJSON(t, job)}},
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.PatchJob(ctx, "j1", types.JobPatch{Parallelism: ptr(4)})
+			},
+			want:    &job,
+			wantReq: []seen{{Method: "PATCH", Path: "/v1/jobs/j1", ContentType: "application/json", Body: `{"parallelism":4}`}},
+		},
+		{
+			name:    "patch invalid",
+			replies: []reply{{http.StatusBadRequest, errorBody(types.CodeInvalid, "parallelism: must be between 1 and 10000, got 0")}},
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.PatchJob(ctx, "j1", types.JobPatch{Parallelism: ptr(0)})
+			},
+			wantErr: &Error{StatusCode: 400, Code: types.CodeInvalid, Message: "parallelism: must be between 1 and 10000, got 0"},
+			wantReq: []seen{{Method: "PATCH", Path: "/v1/jobs/j1", ContentType: "application/json", Body: `{"parallelism":0}`}},
+		},
+		{
+			name:    "results",
+			replies: []reply{{http.StatusOK, mustJSON(t, results)}},
+			call:    func(ctx context.Context, c *Client) (any, error) { return c.Results(ctx, "j1") },
+			want:    &results,
+			wantReq: []seen{{Method: "GET", Path: "/v1/jobs/j1/results"}},
+		},
+		{
+			name:    "results not found",
+			replies: []reply{{http.StatusNotFound, errorBody(types.CodeNotFound, `job "j1" not found`)}},
+			call:    func(ctx context.Context, c *Client) (any, error) { return c.Results(ctx, "j1") },
+			wantErr: &Error{StatusCode: 404, Code: types.CodeNotFound, Message: `job "j1" not found`},
+			wantReq: []seen{{Method: "GET", Path: "/v1/jobs/j1/results"}},
 		},
 		{
 			name:    "delete",

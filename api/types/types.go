@@ -13,6 +13,83 @@ const (
 	PhaseSucceeded = "Succeeded"
 	PhaseFailed    = "Failed"
 	PhaseCancelled = "Cancelled"
+	// PhaseSuspended: the job has no active attempts and starts none
+	// until it is resumed. It is not terminal.
+	PhaseSuspended = "Suspended"
+)
+
+// Reasons in JobStatus.Reason and in conditions. They are stable strings
+// that clients may switch on.
+const (
+	ReasonCompleted            = "Completed"
+	ReasonBackoffLimitExceeded = "BackoffLimitExceeded"
+	ReasonDeadlineExceeded     = "DeadlineExceeded"
+	ReasonCancelled            = "Cancelled"
+	ReasonBackoff              = "Backoff"
+	ReasonSuspended            = "Suspended"
+	ReasonResumed              = "Resumed"
+	ReasonFailurePolicy        = "FailurePolicy"
+	ReasonSuccessPolicy        = "SuccessPolicy"
+	ReasonMaxFailedIndexes     = "MaxFailedIndexesExceeded"
+	ReasonFailedIndexes        = "FailedIndexes"
+)
+
+// States of a finished attempt in Attempt.State. While an attempt is active
+// its state is AttemptCreating or the last Swarm task state observed
+// ("pending", "running", ...).
+const (
+	AttemptCreating  = "creating"
+	AttemptSucceeded = "succeeded"
+	AttemptFailed    = "failed"
+	AttemptStopped   = "stopped"
+)
+
+// Reasons in Attempt.Reason: why a finished attempt ended. The failure
+// reasons are those FailureRule.OnReasons may name.
+const (
+	AttemptReasonCompleted = "Completed"
+	// Failures.
+	AttemptReasonFailed           = "Failed" // non-zero exit code
+	AttemptReasonRejected         = "Rejected"
+	AttemptReasonDeadlineExceeded = "DeadlineExceeded"
+	AttemptReasonNodeLost         = "NodeLost"
+	AttemptReasonServiceLost      = "ServiceLost"
+	AttemptReasonCreateFailed     = "CreateFailed"
+	// Stops that are not failures.
+	AttemptReasonSuspended   = "Suspended"
+	AttemptReasonScaledDown  = "ScaledDown"
+	AttemptReasonJobFinished = "JobFinished"
+	AttemptReasonCancelled   = "Cancelled"
+)
+
+// Completion modes of JobSpec.CompletionMode.
+const (
+	CompletionNonIndexed = "NonIndexed"
+	CompletionIndexed    = "Indexed"
+)
+
+// Actions of FailureRule.Action.
+const (
+	ActionFailJob   = "FailJob"
+	ActionFailIndex = "FailIndex"
+	ActionIgnore    = "Ignore"
+	ActionCount     = "Count"
+)
+
+// Operators of ExitCodes.Operator.
+const (
+	OperatorIn    = "In"
+	OperatorNotIn = "NotIn"
+)
+
+// Types and statuses of Condition, as in Kubernetes.
+const (
+	ConditionSuspended = "Suspended"
+	ConditionComplete  = "Complete"
+	ConditionFailed    = "Failed"
+
+	ConditionTrue  = "True"
+	ConditionFalse = "False"
 )
 
 // TerminalPhase reports whether phase is final.
@@ -38,21 +115,87 @@ type JobSpec struct {
 	Env        map[string]string `json:"env,omitempty"`
 	WorkingDir string            `json:"workingDir,omitempty"`
 	User       string            `json:"user,omitempty"`
-	// BackoffLimit is the number of retries after failed attempts (default 0).
-	BackoffLimit *int     `json:"backoffLimit,omitempty"`
-	Backoff      *Backoff `json:"backoff,omitempty"`
-	// ActiveDeadlineSeconds bounds the job's run time from its start.
-	ActiveDeadlineSeconds *int64     `json:"activeDeadlineSeconds,omitempty"`
-	Resources             *Resources `json:"resources,omitempty"`
-	Placement             *Placement `json:"placement,omitempty"`
-	Networks              []string   `json:"networks,omitempty"`
+	// Completions is how many attempts must succeed (NonIndexed) or how
+	// many indexes 0..completions-1 must each succeed once (Indexed).
+	// Default 1.
+	Completions *int `json:"completions,omitempty"`
+	// Parallelism caps the attempts active at once (default 1). It may be
+	// changed while the job runs, with PATCH /v1/jobs/{id}.
+	Parallelism *int `json:"parallelism,omitempty"`
+	// CompletionMode is CompletionNonIndexed (default) or
+	// CompletionIndexed.
+	CompletionMode string `json:"completionMode,omitempty"`
+	// BackoffLimit is the number of counted failed attempts tolerated
+	// job-wide: default 0, or unlimited (2147483647) when
+	// BackoffLimitPerIndex is set.
+	BackoffLimit *int `json:"backoffLimit,omitempty"`
+	// BackoffLimitPerIndex is the number of counted failures tolerated per
+	// index (Indexed only).
+	BackoffLimitPerIndex *int `json:"backoffLimitPerIndex,omitempty"`
+	// MaxFailedIndexes fails the job once more indexes than this failed;
+	// it requires BackoffLimitPerIndex.
+	MaxFailedIndexes *int           `json:"maxFailedIndexes,omitempty"`
+	FailurePolicy    *FailurePolicy `json:"failurePolicy,omitempty"`
+	SuccessPolicy    *SuccessPolicy `json:"successPolicy,omitempty"`
+	Backoff          *Backoff       `json:"backoff,omitempty"`
+	// ActiveDeadlineSeconds bounds the job's run time from its start (or
+	// its last resume).
+	ActiveDeadlineSeconds *int64 `json:"activeDeadlineSeconds,omitempty"`
+	// AttemptDeadlineSeconds bounds each attempt from its creation.
+	AttemptDeadlineSeconds *int64 `json:"attemptDeadlineSeconds,omitempty"`
+	// Suspend submits the job suspended: it starts no attempt until it is
+	// resumed (POST /v1/jobs/{id}/resume).
+	Suspend   *bool      `json:"suspend,omitempty"`
+	Resources *Resources `json:"resources,omitempty"`
+	Placement *Placement `json:"placement,omitempty"`
+	Networks  []string   `json:"networks,omitempty"`
 }
 
 // Backoff is the delay between a failed attempt and the next one:
-// min(initialMs * 2^(failures-1), maxMs). Defaults: 1000 and 60000.
+// min(initialMs * multiplier^(failures-1), maxMs), spread by up to ±jitter
+// of itself. Defaults: 1000, 60000, 2 and 0.
 type Backoff struct {
-	InitialMs *int64 `json:"initialMs,omitempty"`
-	MaxMs     *int64 `json:"maxMs,omitempty"`
+	InitialMs  *int64   `json:"initialMs,omitempty"`
+	MaxMs      *int64   `json:"maxMs,omitempty"`
+	Multiplier *float64 `json:"multiplier,omitempty"`
+	Jitter     *float64 `json:"jitter,omitempty"`
+}
+
+// FailurePolicy decides what a failed attempt does to its job; the first
+// rule that matches wins, and a failure no rule matches is counted.
+type FailurePolicy struct {
+	Rules []FailureRule `json:"rules"`
+}
+
+// FailureRule matches a failed attempt on its exit code or on its reason
+// (one of the two) and applies Action: ActionFailJob, ActionFailIndex,
+// ActionIgnore or ActionCount.
+type FailureRule struct {
+	Action      string     `json:"action"`
+	OnExitCodes *ExitCodes `json:"onExitCodes,omitempty"`
+	// OnReasons lists failure reasons, such as AttemptReasonRejected.
+	OnReasons []string `json:"onReasons,omitempty"`
+}
+
+// ExitCodes matches an exit code that is (OperatorIn) or is not
+// (OperatorNotIn) one of Values.
+type ExitCodes struct {
+	Operator string `json:"operator"`
+	Values   []int  `json:"values"`
+}
+
+// SuccessPolicy lets an Indexed job succeed before every index did: as soon
+// as any rule is met.
+type SuccessPolicy struct {
+	Rules []SuccessRule `json:"rules"`
+}
+
+// SuccessRule is met when every index of SucceededIndexes ("0-3,7")
+// succeeded, or SucceededCount of them; without SucceededIndexes, when
+// SucceededCount indexes succeeded.
+type SuccessRule struct {
+	SucceededIndexes string `json:"succeededIndexes,omitempty"`
+	SucceededCount   *int   `json:"succeededCount,omitempty"`
 }
 
 // Resources are per-attempt CPU and memory limits and reservations.
@@ -90,9 +233,29 @@ type JobStatus struct {
 	StartedAt  *time.Time `json:"startedAt,omitempty"`
 	FinishedAt *time.Time `json:"finishedAt,omitempty"`
 	Active     int        `json:"active"`
-	Succeeded  int        `json:"succeeded"`
-	Failed     int        `json:"failed"`
-	Attempts   []Attempt  `json:"attempts"`
+	// Succeeded counts successful attempts (NonIndexed) or succeeded
+	// indexes (Indexed).
+	Succeeded int `json:"succeeded"`
+	// Failed counts the failures counted towards backoffLimit.
+	Failed int `json:"failed"`
+	// CompletedIndexes and FailedIndexes list indexes as ranges, "0-4,7"
+	// (Indexed jobs only).
+	CompletedIndexes string      `json:"completedIndexes,omitempty"`
+	FailedIndexes    string      `json:"failedIndexes,omitempty"`
+	Conditions       []Condition `json:"conditions,omitempty"`
+	Attempts         []Attempt   `json:"attempts"`
+}
+
+// Condition is one aspect of a job's state, as in Kubernetes: Type is
+// ConditionSuspended, ConditionComplete or ConditionFailed; Status is
+// ConditionTrue or ConditionFalse.
+type Condition struct {
+	Type    string `json:"type"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason,omitempty"`
+	Message string `json:"message,omitempty"`
+	// LastTransitionTime is when Status last changed.
+	LastTransitionTime time.Time `json:"lastTransitionTime"`
 }
 
 // Attempt is one try of one index of a job, run as one Swarm service.
@@ -104,9 +267,12 @@ type Attempt struct {
 	Node    string `json:"node,omitempty"`
 	// State is the Swarm task state while the attempt runs ("creating"
 	// before its service exists), then succeeded, failed or stopped.
-	State      string     `json:"state"`
-	ExitCode   *int       `json:"exitCode,omitempty"`
-	Error      string     `json:"error,omitempty"`
+	State    string `json:"state"`
+	ExitCode *int   `json:"exitCode,omitempty"`
+	Error    string `json:"error,omitempty"`
+	// Reason says why a finished attempt ended: one of the AttemptReason
+	// constants.
+	Reason     string     `json:"reason,omitempty"`
 	StartedAt  *time.Time `json:"startedAt,omitempty"`
 	FinishedAt *time.Time `json:"finishedAt,omitempty"`
 	LogBytes   int64      `json:"logBytes"`
@@ -121,6 +287,44 @@ func (j *Job) ExitCode() (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// JobPatch is the body of PATCH /v1/jobs/{id}: the fields of a running
+// job's spec that may change. Parallelism is required.
+type JobPatch struct {
+	Parallelism *int `json:"parallelism,omitempty"`
+}
+
+// States of a ResultItem.
+const (
+	IndexSucceeded = "Succeeded"
+	IndexFailed    = "Failed"
+	IndexRunning   = "Running"
+	IndexPending   = "Pending"
+)
+
+// Results is the body of GET /v1/jobs/{id}/results: one item per
+// completion index, in index order. A NonIndexed job runs every attempt as
+// index 0, so it has one item.
+type Results struct {
+	JobID          string       `json:"jobId"`
+	CompletionMode string       `json:"completionMode"`
+	Items          []ResultItem `json:"items"`
+}
+
+// ResultItem is the outcome of one index so far.
+type ResultItem struct {
+	Index int `json:"index"`
+	// State is IndexSucceeded, IndexFailed, IndexRunning or IndexPending.
+	State string `json:"state"`
+	// ExitCode is that of the index's last attempt, when it has one.
+	ExitCode *int `json:"exitCode,omitempty"`
+	// Attempts is how many attempts the index had.
+	Attempts int `json:"attempts"`
+	// LogBytes and Truncated add up the stored output of every attempt.
+	LogBytes    int64    `json:"logBytes"`
+	Truncated   bool     `json:"truncated"`
+	LastAttempt *Attempt `json:"lastAttempt,omitempty"`
 }
 
 // JobList is one page of GET /v1/jobs. NextCursor is empty on the last page.

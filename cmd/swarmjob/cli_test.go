@@ -16,8 +16,14 @@ import (
 )
 
 // runCLI runs the command line args with SWARMJOB_URL set to server and
-// returns the exit code and what was written.
+// an empty stdin, and returns the exit code and what was written.
 func runCLI(t *testing.T, ctx context.Context, server string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	return runCLIWithStdin(t, ctx, server, "", args...)
+}
+
+// runCLIWithStdin is runCLI with stdin holding the given text.
+func runCLIWithStdin(t *testing.T, ctx context.Context, server, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	getenv := func(k string) string {
 		if k == "SWARMJOB_URL" {
@@ -26,7 +32,7 @@ func runCLI(t *testing.T, ctx context.Context, server string, args ...string) (c
 		return ""
 	}
 	var out, errOut bytes.Buffer
-	err := run(ctx, args, getenv, &out, &errOut)
+	err := run(ctx, args, getenv, strings.NewReader(stdin), &out, &errOut)
 	if err != nil {
 		var ee *exitError
 		if !errors.As(err, &ee) {
@@ -615,7 +621,7 @@ func TestRootHelp(t *testing.T) {
 	if code != 0 || stderr != "" {
 		t.Errorf("exit code = %d, stderr %q; want 0 and none", code, stderr)
 	}
-	for _, sub := range []string{"serve", "run", "get", "ls", "logs", "wait", "cancel", "rm"} {
+	for _, sub := range []string{"serve", "run", "submit", "get", "ls", "logs", "results", "wait", "cancel", "suspend", "resume", "scale", "rm"} {
 		if !strings.Contains(stdout, "\n  "+sub+" ") {
 			t.Errorf("help does not list %q:\n%s", sub, stdout)
 		}

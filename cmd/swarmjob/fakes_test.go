@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -27,6 +28,12 @@ type fakeAPI struct {
 	waits   int
 	queries []string // raw queries of list and logs calls
 
+	suspends []string
+	resumes  []string
+	patches  []string // "ID BODY"
+	// results holds the answer of GET /v1/jobs/{id}/results per job ID.
+	results map[string]types.Results
+
 	// final is the status a created job has when waited for; nil keeps
 	// it Running, so wait calls block until their timeout.
 	final *types.JobStatus
@@ -40,7 +47,7 @@ type fakeAPI struct {
 
 func newFakeAPI(t *testing.T) (*fakeAPI, *httptest.Server) {
 	t.Helper()
-	f := &fakeAPI{t: t, jobs: map[string]*types.Job{}, logs: map[string]string{}}
+	f := &fakeAPI{t: t, jobs: map[string]*types.Job{}, logs: map[string]string{}, results: map[string]types.Results{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/jobs", f.create)
 	mux.HandleFunc("GET /v1/jobs", f.list)
@@ -49,6 +56,10 @@ func newFakeAPI(t *testing.T) (*fakeAPI, *httptest.Server) {
 	mux.HandleFunc("GET /v1/jobs/{id}/logs", f.logsHandler)
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", f.cancel)
 	mux.HandleFunc("DELETE /v1/jobs/{id}", f.delete)
+	mux.HandleFunc("POST /v1/jobs/{id}/suspend", f.suspendOrResume(true))
+	mux.HandleFunc("POST /v1/jobs/{id}/resume", f.suspendOrResume(false))
+	mux.HandleFunc("PATCH /v1/jobs/{id}", f.patch)
+	mux.HandleFunc("GET /v1/jobs/{id}/results", f.resultsHandler)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return f, srv
@@ -208,6 +219,69 @@ func (f *fakeAPI) delete(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// suspendOrResume serves the suspend (true) or resume route: 409 for a
+// terminal job, as the server answers.
+func (f *fakeAPI) suspendOrResume(suspend bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		j, ok := f.job(w, r)
+		if !ok {
+			return
+		}
+		if types.TerminalPhase(j.Status.Phase) {
+			f.writeError(w, http.StatusConflict, types.CodeConflict, "job %q is %s", j.ID, j.Status.Phase)
+			return
+		}
+		f.mu.Lock()
+		if suspend {
+			f.suspends = append(f.suspends, j.ID)
+		} else {
+			f.resumes = append(f.resumes, j.ID)
+		}
+		f.jobs[j.ID].Spec.Suspend = &suspend
+		out := *f.jobs[j.ID]
+		f.mu.Unlock()
+		f.writeJSON(w, http.StatusAccepted, out)
+	}
+}
+
+func (f *fakeAPI) patch(w http.ResponseWriter, r *http.Request) {
+	j, ok := f.job(w, r)
+	if !ok {
+		return
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		f.writeError(w, http.StatusBadRequest, types.CodeInvalid, "body: %v", err)
+		return
+	}
+	var p types.JobPatch
+	if err := json.Unmarshal(b, &p); err != nil || p.Parallelism == nil {
+		f.writeError(w, http.StatusBadRequest, types.CodeInvalid, "body: %v", err)
+		return
+	}
+	if types.TerminalPhase(j.Status.Phase) {
+		f.writeError(w, http.StatusConflict, types.CodeConflict, "job %q is %s", j.ID, j.Status.Phase)
+		return
+	}
+	f.mu.Lock()
+	f.patches = append(f.patches, j.ID+" "+string(b))
+	f.jobs[j.ID].Spec.Parallelism = p.Parallelism
+	out := *f.jobs[j.ID]
+	f.mu.Unlock()
+	f.writeJSON(w, http.StatusOK, out)
+}
+
+func (f *fakeAPI) resultsHandler(w http.ResponseWriter, r *http.Request) {
+	j, ok := f.job(w, r)
+	if !ok {
+		return
+	}
+	f.mu.Lock()
+	res := f.results[j.ID]
+	f.mu.Unlock()
+	f.writeJSON(w, http.StatusOK, res)
+}
+
 // calls returns what the fake recorded, for comparison.
 func (f *fakeAPI) calls() fakeCalls {
 	f.mu.Lock()
@@ -218,6 +292,10 @@ func (f *fakeAPI) calls() fakeCalls {
 		Deletes: append([]string(nil), f.deletes...),
 		Queries: append([]string(nil), f.queries...),
 		Waits:   f.waits,
+
+		Suspends: append([]string(nil), f.suspends...),
+		Resumes:  append([]string(nil), f.resumes...),
+		Patches:  append([]string(nil), f.patches...),
 	}
 	return c
 }
@@ -229,4 +307,8 @@ type fakeCalls struct {
 	Deletes []string
 	Queries []string
 	Waits   int
+
+	Suspends []string
+	Resumes  []string
+	Patches  []string
 }

@@ -38,7 +38,7 @@ func newLsCmd(env *cliEnv) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.phase, "phase", "", "only jobs in this phase: Pending, Running, Succeeded, Failed or Cancelled")
+	f.StringVar(&o.phase, "phase", "", "only jobs in this phase: Pending, Running, Suspended, Succeeded, Failed or Cancelled")
 	f.Var(&o.labels, "label", "only jobs with this label (repeatable)")
 	f.IntVar(&o.limit, "limit", 0, "jobs per page (0 = server default)")
 	f.BoolVar(&o.all, "all", false, "list every page")

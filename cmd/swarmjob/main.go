@@ -1,5 +1,6 @@
 // Command swarmjob runs the swarmjob server (swarmjob serve) and is the
-// command-line client of its REST API (run, get, ls, logs, wait, cancel, rm).
+// command-line client of its REST API (run, submit, get, ls, logs, results,
+// wait, cancel, suspend, resume, scale, rm).
 package main
 
 import (
@@ -17,7 +18,7 @@ func main() {
 	// ctx, run still has to cancel the job on the server (bounded by a
 	// timeout), and a repeated signal (timeout(1) and process groups often
 	// deliver two) must not kill the process before that.
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	code := 0
 	if err != nil {

@@ -21,9 +21,10 @@ const defaultServer = "http://127.0.0.1:8080"
 const userAgent = "swarmjob-cli"
 
 // cliEnv is what every command receives instead of globals: the process
-// environment, the output streams and the parsed --server flag.
+// environment, the standard streams and the parsed --server flag.
 type cliEnv struct {
 	getenv func(string) string
+	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 	// now is the clock used for ages in tables.
@@ -76,9 +77,10 @@ func usageErrorf(format string, args ...any) error {
 // run runs the swarmjob command line args (without the program name). It
 // writes every message itself and returns nil on success or an *exitError
 // carrying the process exit code: 1 for errors, 2 for usage errors, the
-// job's exit code for run and wait, 130 when ctx ends first.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	env := &cliEnv{getenv: getenv, stdout: stdout, stderr: stderr, now: time.Now}
+// job's exit code for run and wait, 130 when ctx ends first. stdin is read
+// only by submit -f -.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	env := &cliEnv{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now}
 	root := newRootCmd(env)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
@@ -134,11 +136,16 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 	root.AddCommand(
 		newServeCmd(env),
 		newRunCmd(env),
+		newSubmitCmd(env),
 		newGetCmd(env),
 		newLsCmd(env),
 		newLogsCmd(env),
+		newResultsCmd(env),
 		newWaitCmd(env),
 		newCancelCmd(env),
+		newSuspendCmd(env),
+		newResumeCmd(env),
+		newScaleCmd(env),
 		newRmCmd(env),
 	)
 	markUsageErrors(root)

@@ -33,6 +33,15 @@ type runOptions struct {
 	networks     []string
 	detach       bool
 	verbose      bool
+
+	// Batch flags; the int ones are sent only when given.
+	completions          int
+	parallelism          int
+	indexed              bool
+	backoffLimitPerIndex int
+	maxFailedIndexes     int
+	attemptDeadline      time.Duration
+	suspend              bool
 }
 
 func newRunCmd(env *cliEnv) *cobra.Command {
@@ -41,11 +50,12 @@ func newRunCmd(env *cliEnv) *cobra.Command {
 		Use:   "run [flags] IMAGE [ARGS...]",
 		Short: "Submit a job, print its output and exit with its exit code",
 		Long: "Submit a job, wait until it finishes, print its stdout and stderr, and exit\n" +
-			"with its exit code, like docker run. Exit codes: the job's own exit code;\n" +
-			"124 when its deadline passed; 125 when it failed without an exit code (for\n" +
-			"example a missing image); 130 when it was cancelled. Ctrl-C cancels the job\n" +
-			"unless --detach is given. Flags must come before IMAGE; everything after\n" +
-			"IMAGE is the job's ARGS.",
+			"with its exit code, like docker run. Exit codes: 0 when it succeeded; when it\n" +
+			"failed, the exit code of its last failed attempt; 124 when its deadline\n" +
+			"passed; 125 when it failed without an exit code (for example a missing\n" +
+			"image); 130 when it was cancelled. Ctrl-C cancels the job unless --detach is\n" +
+			"given. Flags must come before IMAGE; everything after IMAGE is the job's ARGS.\n" +
+			"For failure and success policies, use submit with a job file.",
 		Args: atLeastOne("IMAGE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req, err := o.request(cmd, args)
@@ -66,6 +76,13 @@ func newRunCmd(env *cliEnv) *cobra.Command {
 	f.StringVarP(&o.user, "user", "u", "", "user to run as (name|uid[:group|gid])")
 	f.IntVar(&o.backoffLimit, "backoff-limit", 0, "retries after failed attempts (server default 0)")
 	f.DurationVar(&o.deadline, "deadline", 0, "time limit of the job from its start, rounded up to seconds (0 = none)")
+	f.IntVar(&o.completions, "completions", 1, "successful attempts (or indexes, with --indexed) the job needs")
+	f.IntVar(&o.parallelism, "parallelism", 1, "attempts run at the same time at most")
+	f.BoolVar(&o.indexed, "indexed", false, "completionMode Indexed: each index 0..completions-1 must succeed once; attempts see SWARMJOB_INDEX")
+	f.IntVar(&o.backoffLimitPerIndex, "backoff-limit-per-index", 0, "retries per index after failed attempts (needs --indexed; makes --backoff-limit default to unlimited)")
+	f.IntVar(&o.maxFailedIndexes, "max-failed-indexes", 0, "fail the job once more indexes than this failed (needs --backoff-limit-per-index)")
+	f.DurationVar(&o.attemptDeadline, "attempt-deadline", 0, "time limit of each attempt from its creation, rounded up to seconds (0 = none)")
+	f.BoolVar(&o.suspend, "suspend", false, "submit the job suspended; it starts once resumed (swarmjob resume ID)")
 	f.Float64Var(&o.cpus, "cpus", 0, "CPU limit per attempt, may be fractional (0 = none)")
 	f.Var(&o.memory, "memory", "memory limit per attempt, such as 64m or 1g (0 = none)")
 	f.StringArrayVar(&o.constraints, "constraint", nil, "Swarm placement constraint such as node.role==worker (repeatable)")
@@ -98,12 +115,37 @@ func (o *runOptions) request(cmd *cobra.Command, args []string) (types.CreateJob
 		}
 		req.BackoffLimit = &o.backoffLimit
 	}
-	switch {
-	case o.deadline < 0:
-		return req, usageErrorf("--deadline: must not be negative, got %s", o.deadline)
-	case o.deadline > 0:
-		secs := int64((o.deadline + time.Second - 1) / time.Second)
-		req.ActiveDeadlineSeconds = &secs
+	var err error
+	if req.ActiveDeadlineSeconds, err = deadlineSeconds("--deadline", o.deadline); err != nil {
+		return req, err
+	}
+	if req.AttemptDeadlineSeconds, err = deadlineSeconds("--attempt-deadline", o.attemptDeadline); err != nil {
+		return req, err
+	}
+	for _, c := range []struct {
+		flag string
+		v    int
+		min  int
+		dst  **int
+	}{
+		{"completions", o.completions, 1, &req.Completions},
+		{"parallelism", o.parallelism, 1, &req.Parallelism},
+		{"backoff-limit-per-index", o.backoffLimitPerIndex, 0, &req.BackoffLimitPerIndex},
+		{"max-failed-indexes", o.maxFailedIndexes, 0, &req.MaxFailedIndexes},
+	} {
+		if !cmd.Flags().Changed(c.flag) {
+			continue
+		}
+		if c.v < c.min {
+			return req, usageErrorf("--%s: must be at least %d, got %d", c.flag, c.min, c.v)
+		}
+		*c.dst = &c.v
+	}
+	if o.indexed {
+		req.CompletionMode = types.CompletionIndexed
+	}
+	if o.suspend {
+		req.Suspend = &o.suspend
 	}
 	if math.IsNaN(o.cpus) || math.IsInf(o.cpus, 0) || o.cpus < 0 {
 		return req, usageErrorf("--cpus: must be a non-negative number, got %v", o.cpus)
@@ -115,6 +157,19 @@ func (o *runOptions) request(cmd *cobra.Command, args []string) (types.CreateJob
 		req.Placement = &types.Placement{Constraints: o.constraints}
 	}
 	return req, nil
+}
+
+// deadlineSeconds converts the duration of a deadline flag to whole seconds,
+// rounded up; 0 means none (nil).
+func deadlineSeconds(flag string, d time.Duration) (*int64, error) {
+	switch {
+	case d < 0:
+		return nil, usageErrorf("%s: must not be negative, got %s", flag, d)
+	case d == 0:
+		return nil, nil
+	}
+	secs := int64((d + time.Second - 1) / time.Second)
+	return &secs, nil
 }
 
 // runJob submits req and, unless detach, waits for the job, copies its logs
@@ -134,6 +189,9 @@ func runJob(ctx context.Context, env *cliEnv, req types.CreateJobRequest, detach
 	}
 	if verbose {
 		env.errorf("job %s submitted", job.ID)
+	}
+	if s := job.Spec.Suspend; s != nil && *s {
+		env.errorf("job %s is suspended; it starts once resumed: swarmjob resume %s", job.ID, job.ID)
 	}
 
 	final, err := c.WaitTerminal(ctx, job.ID)
@@ -184,11 +242,6 @@ func copyLogs(ctx context.Context, c *client.Client, id string, opts client.LogO
 	return nil
 }
 
-// reasonDeadlineExceeded is the status reason of a job stopped at its
-// activeDeadlineSeconds. It is part of the API contract; the server's
-// jobs package defines the same string.
-const reasonDeadlineExceeded = "DeadlineExceeded"
-
 // Exit codes for jobs that did not exit on their own, following docker run
 // and timeout(1).
 const (
@@ -197,10 +250,12 @@ const (
 	exitCancelled = 130
 )
 
-// exitCode maps a job to the exit code of run and wait: 0 for Succeeded,
-// 124 for Failed by its deadline, the last attempt's exit code for other
-// failures, 125 when there is none (rejected task, or an exit code that a
-// process cannot return), 130 for Cancelled, and 1 for any other phase.
+// exitCode maps a job to the exit code of run and wait: 0 for Succeeded;
+// for Failed, 124 when the job's deadline passed, else the exit code of its
+// last failed attempt (the one that finished last), else 124 when that
+// attempt passed its own deadline, else 125 (no attempt failed, a rejected
+// task, or an exit code that a process cannot return); 130 for Cancelled;
+// 1 for any other phase.
 func exitCode(job *types.Job) int {
 	switch job.Status.Phase {
 	case types.PhaseSucceeded:
@@ -208,16 +263,46 @@ func exitCode(job *types.Job) int {
 	case types.PhaseCancelled:
 		return exitCancelled
 	case types.PhaseFailed:
-		if job.Status.Reason == reasonDeadlineExceeded {
+		if job.Status.Reason == types.ReasonDeadlineExceeded {
 			return exitDeadline
 		}
-		if code, ok := job.ExitCode(); ok && code > 0 && code <= 255 {
-			return code
+		a := lastFailedAttempt(job)
+		switch {
+		case a == nil:
+		case a.ExitCode != nil && *a.ExitCode > 0 && *a.ExitCode <= 255:
+			return *a.ExitCode
+		case a.Reason == types.AttemptReasonDeadlineExceeded:
+			return exitDeadline
 		}
 		return exitNoCode
 	default:
 		return 1
 	}
+}
+
+// lastFailedAttempt returns the failed attempt that finished last, the
+// later one in the list on a tie, or nil when no attempt failed. With
+// parallel attempts, the last attempt in the list may be one that was
+// stopped or still succeeded.
+func lastFailedAttempt(job *types.Job) *types.Attempt {
+	var last *types.Attempt
+	for i := range job.Status.Attempts {
+		a := &job.Status.Attempts[i]
+		if a.State != types.AttemptFailed {
+			continue
+		}
+		if last == nil || finishedAt(a).Compare(finishedAt(last)) >= 0 {
+			last = a
+		}
+	}
+	return last
+}
+
+func finishedAt(a *types.Attempt) time.Time {
+	if a.FinishedAt == nil {
+		return time.Time{}
+	}
+	return *a.FinishedAt
 }
 
 // jobResult reports a terminal job that did not succeed on stderr and
