@@ -570,15 +570,13 @@ func setConditions(st *jobs.Status, prev []jobs.Condition, now time.Time) {
 		}
 	}
 	suspended := st.Phase == jobs.PhaseSuspended
-	reason := ""
+	reason := jobs.ReasonResumed
 	if suspended {
 		reason = jobs.ReasonSuspended
-	} else {
-		reason = "Resumed"
 	}
-	set("Suspended", suspended, reason, "")
-	set("Complete", st.Phase == jobs.PhaseSucceeded, st.Reason, st.Message)
-	set("Failed", st.Phase == jobs.PhaseFailed || st.Phase == jobs.PhaseCancelled, st.Reason, st.Message)
+	set(jobs.ConditionSuspended, suspended, reason, "")
+	set(jobs.ConditionComplete, st.Phase == jobs.PhaseSucceeded, st.Reason, st.Message)
+	set(jobs.ConditionFailed, st.Phase == jobs.PhaseFailed || st.Phase == jobs.PhaseCancelled, st.Reason, st.Message)
 	st.Conditions = conds
 }
 

@@ -51,6 +51,14 @@ const (
 	ReasonSuccessPolicy        = "SuccessPolicy"
 	ReasonMaxFailedIndexes     = "MaxFailedIndexesExceeded"
 	ReasonFailedIndexes        = "FailedIndexes"
+	ReasonResumed              = "Resumed"
+)
+
+// Condition types, as in Kubernetes.
+const (
+	ConditionSuspended = "Suspended"
+	ConditionComplete  = "Complete"
+	ConditionFailed    = "Failed"
 )
 
 // Job is one submitted unit of batch work and everything swarmjob knows about it.

@@ -77,7 +77,8 @@ type Store interface {
 	// are written with PutAttempt.
 	UpdateStatus(ctx context.Context, id string, s Status) error
 	// PatchSpec changes the mutable parts of a job's spec and returns the
-	// job as it is now; ENOTFOUND if unknown or being deleted.
+	// job as it is now; ENOTFOUND if unknown or being deleted, ECONFLICT
+	// if it is terminal.
 	PatchSpec(ctx context.Context, id string, p SpecPatch) (*Job, error)
 	// RequestCancel sets CancelRequested (and DeleteRequested when del is
 	// true) and returns the job as it is now; ENOTFOUND if unknown or

@@ -377,13 +377,17 @@ func (db *DB) RequestCancel(ctx context.Context, id string, del bool) (*jobs.Job
 	return j, nil
 }
 
-// PatchSpec applies p to the stored spec in one write transaction.
+// PatchSpec applies p to the stored spec in one write transaction;
+// ECONFLICT if the job is terminal.
 func (db *DB) PatchSpec(ctx context.Context, id string, p jobs.SpecPatch) (*jobs.Job, error) {
 	var j *jobs.Job
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		var err error
 		if j, err = getJob(ctx, tx, id, false); err != nil {
 			return err
+		}
+		if j.Status.Phase.Terminal() {
+			return jobs.Errorf(jobs.ECONFLICT, "job %q is %s: a finished job cannot be changed", id, j.Status.Phase)
 		}
 		if p.Parallelism != nil {
 			j.Spec.Parallelism = *p.Parallelism

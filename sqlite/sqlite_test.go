@@ -1472,6 +1472,12 @@ func TestPatchSpec(t *testing.T) {
 	if _, err := db.PatchSpec(t.Context(), "nope", jobs.SpecPatch{Parallelism: &three}); !jobs.IsNotFound(err) {
 		t.Errorf("unknown job: err = %v, want not found", err)
 	}
+	if err := db.UpdateStatus(t.Context(), "p1", jobs.Status{Phase: jobs.PhaseSucceeded}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PatchSpec(t.Context(), "p1", jobs.SpecPatch{Parallelism: &three}); jobs.ErrorCode(err) != jobs.ECONFLICT {
+		t.Errorf("finished job: err = %v, want conflict", err)
+	}
 	if _, err := db.RequestCancel(t.Context(), "p1", true); err != nil {
 		t.Fatal(err)
 	}
