@@ -39,6 +39,8 @@ type Config struct {
 	Resync time.Duration
 	// MaxLogBytes caps the output kept per attempt (default 1 MiB).
 	MaxLogBytes int64
+	// Events receives what happens to jobs; NopRecorder when nil.
+	Events jobs.EventRecorder
 	// NodeLostGrace is how long a node may be down before the attempts
 	// running on it are marked lost and replaced (default 30s).
 	NodeLostGrace time.Duration
@@ -49,6 +51,7 @@ type Config struct {
 type Controller struct {
 	engine   Engine
 	instance string
+	events   jobs.EventRecorder
 	store    jobs.Store
 	hub      *jobs.Hub
 	log      *slog.Logger
@@ -79,6 +82,9 @@ func NewController(cfg Config) *Controller {
 	if cfg.Resync <= 0 {
 		cfg.Resync = 30 * time.Second
 	}
+	if cfg.Events == nil {
+		cfg.Events = jobs.NopRecorder{}
+	}
 	if cfg.NodeLostGrace <= 0 {
 		cfg.NodeLostGrace = 30 * time.Second
 	}
@@ -88,6 +94,7 @@ func NewController(cfg Config) *Controller {
 	c := &Controller{
 		engine:   cfg.Engine,
 		instance: cfg.Instance,
+		events:   cfg.Events,
 		store:    cfg.Store,
 		hub:      cfg.Hub,
 		log:      cfg.Logger,

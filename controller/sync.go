@@ -94,6 +94,7 @@ func (c *Controller) act(ctx context.Context, j *jobs.Job, d decision) error {
 			return fmt.Errorf("deleting job: %w", err)
 		}
 		c.log.Info("job deleted", "job", j.ID)
+		c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventJobDeleted, JobID: j.ID, Labels: j.Labels, Phase: j.Status.Phase})
 	}
 	return nil
 }
@@ -122,6 +123,8 @@ func (c *Controller) finish(ctx context.Context, j *jobs.Job, f finishAction) er
 	if err := c.store.PutAttempt(ctx, j.ID, a); err != nil {
 		return fmt.Errorf("recording outcome of attempt %d: %w", a.Attempt, err)
 	}
+	c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventAttemptFinished, JobID: j.ID, Labels: j.Labels,
+		Index: a.Index, Attempt: a.Attempt, State: a.State, ExitCode: a.ExitCode, Reason: a.Reason, Message: a.Error})
 	exitCode := "none"
 	if a.ExitCode != nil {
 		exitCode = strconv.Itoa(*a.ExitCode)
@@ -225,6 +228,13 @@ func (c *Controller) create(ctx context.Context, j *jobs.Job, cr createAction) e
 		return fmt.Errorf("recording attempt %d: %w", a.Attempt, err)
 	}
 	c.log.Info("attempt created", "job", j.ID, "service", spec.Name, "attempt", a.Attempt, "state", a.State)
+	if a.ServiceID != "" {
+		c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventAttemptStarted, JobID: j.ID, Labels: j.Labels,
+			Index: a.Index, Attempt: a.Attempt, State: a.State})
+	} else if a.Finished() {
+		c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventAttemptFinished, JobID: j.ID, Labels: j.Labels,
+			Index: a.Index, Attempt: a.Attempt, State: a.State, Reason: a.Reason, Message: a.Error})
+	}
 	c.observer.Kick()
 	return nil
 }
@@ -285,6 +295,8 @@ func (c *Controller) writeStatus(ctx context.Context, j *jobs.Job, st jobs.Statu
 	}
 	if st.Phase != j.Status.Phase {
 		c.log.Info("job phase changed", "job", j.ID, "from", j.Status.Phase, "to", st.Phase, "reason", st.Reason)
+		c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventPhaseChanged, JobID: j.ID, Labels: j.Labels,
+			Phase: st.Phase, Reason: st.Reason, Message: st.Message})
 	}
 	j.Status.Phase, j.Status.StartedAt = st.Phase, st.StartedAt
 	c.hub.Notify(j.ID)
