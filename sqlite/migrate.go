@@ -64,11 +64,26 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 	return ms, nil
 }
 
+// ErrForeignDatabase is returned by Open for an SQLite database that has
+// tables but was not created by swarmjob.
+var ErrForeignDatabase = errors.New("not a swarmjob database: it has tables but no swarmjob schema; refusing to modify it")
+
 // migrate applies to w the migrations that the database has not recorded in
 // schema_migrations yet, each in its own IMMEDIATE transaction together with
 // its record, so that a failed migration leaves no trace and a concurrent
 // opener of the same file does not apply it twice.
 func migrate(ctx context.Context, w *sql.DB, ms []migration) error {
+	// A database with tables but no migration record is someone else's:
+	// refuse it rather than add swarmjob's tables to it.
+	var foreign int
+	err := w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table'
+		AND name NOT LIKE 'sqlite_%' AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations')`).Scan(&foreign)
+	if err != nil {
+		return fmt.Errorf("inspecting database: %w", err)
+	}
+	if foreign > 0 {
+		return ErrForeignDatabase
+	}
 	const createTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,

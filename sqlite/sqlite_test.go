@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -1536,5 +1537,34 @@ func TestInstanceIDIsStable(t *testing.T) {
 	reopened, _ := db.InstanceID(t.Context())
 	if again != first || reopened != first {
 		t.Errorf("instance IDs %q, %q, %q; want one stable ID", first, again, reopened)
+	}
+}
+
+func TestOpenRefusesForeignAndCorruptFiles(t *testing.T) {
+	dir := t.TempDir()
+	corrupt := filepath.Join(dir, "corrupt.db")
+	if err := os.WriteFile(corrupt, bytes.Repeat([]byte("not a database "), 1000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(t.Context(), corrupt); err == nil || !strings.Contains(err.Error(), "not a database") {
+		t.Errorf("corrupt file: err = %v, want a clear error", err)
+	}
+	foreign := filepath.Join(dir, "foreign.db")
+	raw, err := sql.Open("sqlite", foreign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`CREATE TABLE customers (id INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	if _, err := Open(t.Context(), foreign); !errors.Is(err, ErrForeignDatabase) {
+		t.Errorf("foreign database: err = %v, want ErrForeignDatabase", err)
+	}
+	raw, _ = sql.Open("sqlite", foreign)
+	defer raw.Close()
+	var n int
+	if err := raw.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'jobs'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("foreign database was modified: jobs tables %d, %v", n, err)
 	}
 }
