@@ -87,6 +87,9 @@ func specFromWire(in types.JobSpec) (jobs.Spec, error) {
 	if in.Suspend != nil {
 		s.Suspend = *in.Suspend
 	}
+	if t := in.TTLSecondsAfterFinished; t != nil {
+		s.TTLSecondsAfterFinished = ptrTo(*t)
+	}
 	if r := in.Resources; r != nil {
 		s.Resources.Limits = amountsFromWire(r.Limits)
 		s.Resources.Reservations = amountsFromWire(r.Reservations)
@@ -209,6 +212,9 @@ func specToWire(s jobs.Spec) types.JobSpec {
 	}
 	if s.AttemptDeadlineSeconds != 0 {
 		out.AttemptDeadlineSeconds = ptrTo(s.AttemptDeadlineSeconds)
+	}
+	if t := s.TTLSecondsAfterFinished; t != nil {
+		out.TTLSecondsAfterFinished = ptrTo(*t)
 	}
 	if s.Resources != (jobs.Resources{}) {
 		out.Resources = &types.Resources{

@@ -39,11 +39,21 @@ type JobReader interface {
 	GetJobForSync(ctx context.Context, id string) (*jobs.Job, error)
 }
 
+// Expirer finds and deletes finished job records past their retention.
+type Expirer interface {
+	ExpiredJobs(ctx context.Context, now time.Time, maxAge time.Duration, keep, limit int) ([]string, error)
+	DeleteJob(ctx context.Context, id string) error
+}
+
 // Collector removes orphaned managed services. Create it with New.
 type Collector struct {
 	engine   Engine
 	instance string
 	store    JobReader
+	expirer  Expirer
+	events   jobs.EventRecorder
+	maxAge   time.Duration
+	keep     int
 	log      *slog.Logger
 	now      func() time.Time
 	grace    time.Duration
@@ -65,6 +75,15 @@ type Config struct {
 	Grace time.Duration
 	// Interval between passes (default 30s).
 	Interval time.Duration
+
+	// Expirer, when set, deletes finished job records past their own
+	// ttlSecondsAfterFinished, older than RetentionAge (0: no limit), or
+	// beyond the RetentionCount newest finished jobs (0: no limit).
+	Expirer        Expirer
+	RetentionAge   time.Duration
+	RetentionCount int
+	// Events receives a job.deleted event per expired job.
+	Events jobs.EventRecorder
 }
 
 // New returns a Collector.
@@ -84,7 +103,12 @@ func New(cfg Config) *Collector {
 	if cfg.Instance == "" {
 		panic("gc: Config.Instance is empty")
 	}
-	return &Collector{engine: cfg.Engine, instance: cfg.Instance, store: cfg.Store, log: cfg.Logger, now: cfg.Now, grace: cfg.Grace, interval: cfg.Interval}
+	if cfg.Events == nil {
+		cfg.Events = jobs.NopRecorder{}
+	}
+	return &Collector{engine: cfg.Engine, instance: cfg.Instance, store: cfg.Store, log: cfg.Logger, now: cfg.Now,
+		grace: cfg.Grace, interval: cfg.Interval, expirer: cfg.Expirer, maxAge: cfg.RetentionAge, keep: cfg.RetentionCount,
+		events: cfg.Events}
 }
 
 // Run collects every interval until ctx ends.
@@ -96,6 +120,11 @@ func (c *Collector) Run(ctx context.Context) {
 			c.log.Warn("garbage collection failed", "err", err)
 		} else if n > 0 {
 			c.log.Info("garbage collected orphaned services", "removed", n)
+		}
+		if n, err := c.Expire(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("expiring finished jobs failed", "err", err)
+		} else if n > 0 {
+			c.log.Info("expired finished jobs", "deleted", n)
 		}
 		select {
 		case <-ctx.Done():
@@ -163,4 +192,27 @@ func (c *Collector) orphaned(ctx context.Context, s swarm.Service) (bool, string
 	// service older than the grace period without a record was never
 	// swarmjob's to account for.
 	return true, "attempt not recorded", nil
+}
+
+// expireBatch bounds the records one pass deletes.
+const expireBatch = 500
+
+// Expire deletes finished job records past their retention, with their
+// attempts, logs and events, and returns how many it deleted.
+func (c *Collector) Expire(ctx context.Context) (int, error) {
+	if c.expirer == nil {
+		return 0, nil
+	}
+	ids, err := c.expirer.ExpiredJobs(ctx, c.now(), c.maxAge, c.keep, expireBatch)
+	if err != nil {
+		return 0, err
+	}
+	for i, id := range ids {
+		if err := c.expirer.DeleteJob(ctx, id); err != nil {
+			return i, fmt.Errorf("deleting expired job %s: %w", id, err)
+		}
+		c.log.Info("expired job deleted", "job", id)
+		c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventJobDeleted, JobID: id, Reason: "Expired"})
+	}
+	return len(ids), nil
 }

@@ -114,6 +114,9 @@ type Spec struct {
 	// AttemptDeadlineSeconds bounds each attempt from its creation; an
 	// attempt past it is stopped and fails with reason DeadlineExceeded.
 	AttemptDeadlineSeconds int64
+	// TTLSecondsAfterFinished, when set, deletes the job with its results
+	// this long after it finished; otherwise the server's retention applies.
+	TTLSecondsAfterFinished *int64
 	// Suspend holds the job: active attempts are stopped (not counted as
 	// failures) and none start until it is cleared. It may change while
 	// the job runs.

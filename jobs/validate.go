@@ -135,6 +135,9 @@ func (s Spec) validate() error {
 	if s.Backoff.Jitter < 0 || s.Backoff.Jitter >= 1 || s.Backoff.Jitter != s.Backoff.Jitter {
 		return Errorf(EINVALID, "backoff.jitter: must be at least 0 and below 1")
 	}
+	if t := s.TTLSecondsAfterFinished; t != nil && (*t < 0 || *t > MaxDeadlineSeconds) {
+		return Errorf(EINVALID, "ttlSecondsAfterFinished: must be between 0 and %d, got %d", MaxDeadlineSeconds, *t)
+	}
 	if s.AttemptDeadlineSeconds < 0 || s.AttemptDeadlineSeconds > MaxDeadlineSeconds {
 		return Errorf(EINVALID, "attemptDeadlineSeconds: must be between 1 and %d, got %d", MaxDeadlineSeconds, s.AttemptDeadlineSeconds)
 	}

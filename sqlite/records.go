@@ -39,10 +39,12 @@ type specRecord struct {
 	BackoffJitter          float64             `json:"backoffJitter,omitempty"`
 	AttemptDeadlineSeconds int64               `json:"attemptDeadlineSeconds,omitempty"`
 	Suspend                bool                `json:"suspend,omitempty"`
-	Limits                 amountsRecord       `json:"limits"`
-	Reservations           amountsRecord       `json:"reservations"`
-	Constraints            []string            `json:"constraints"`
-	Networks               []string            `json:"networks"`
+	// TTLSecondsAfterFinished is read by ExpiredJobs with json_extract.
+	TTLSecondsAfterFinished *int64        `json:"ttlSecondsAfterFinished,omitempty"`
+	Limits                  amountsRecord `json:"limits"`
+	Reservations            amountsRecord `json:"reservations"`
+	Constraints             []string      `json:"constraints"`
+	Networks                []string      `json:"networks"`
 }
 
 type failureRuleRecord struct {
@@ -122,31 +124,32 @@ func encodeSpec(s jobs.Spec) (string, error) {
 		}
 	}
 	return encode(specRecord{
-		Completions:            s.Completions,
-		Parallelism:            s.Parallelism,
-		CompletionMode:         string(s.CompletionMode),
-		BackoffLimitPerIndex:   s.BackoffLimitPerIndex,
-		MaxFailedIndexes:       s.MaxFailedIndexes,
-		FailurePolicy:          fp,
-		SuccessPolicy:          sp,
-		BackoffMultiplier:      s.Backoff.Multiplier,
-		BackoffJitter:          s.Backoff.Jitter,
-		AttemptDeadlineSeconds: s.AttemptDeadlineSeconds,
-		Suspend:                s.Suspend,
-		Image:                  s.Image,
-		Command:                s.Command,
-		Args:                   s.Args,
-		Env:                    s.Env,
-		WorkingDir:             s.WorkingDir,
-		User:                   s.User,
-		BackoffLimit:           s.BackoffLimit,
-		BackoffInitialNs:       int64(s.Backoff.Initial),
-		BackoffMaxNs:           int64(s.Backoff.Max),
-		ActiveDeadlineSeconds:  s.ActiveDeadlineSeconds,
-		Limits:                 amountsRecord(s.Resources.Limits),
-		Reservations:           amountsRecord(s.Resources.Reservations),
-		Constraints:            s.Placement.Constraints,
-		Networks:               s.Networks,
+		Completions:             s.Completions,
+		Parallelism:             s.Parallelism,
+		CompletionMode:          string(s.CompletionMode),
+		BackoffLimitPerIndex:    s.BackoffLimitPerIndex,
+		MaxFailedIndexes:        s.MaxFailedIndexes,
+		FailurePolicy:           fp,
+		SuccessPolicy:           sp,
+		BackoffMultiplier:       s.Backoff.Multiplier,
+		BackoffJitter:           s.Backoff.Jitter,
+		AttemptDeadlineSeconds:  s.AttemptDeadlineSeconds,
+		Suspend:                 s.Suspend,
+		TTLSecondsAfterFinished: s.TTLSecondsAfterFinished,
+		Image:                   s.Image,
+		Command:                 s.Command,
+		Args:                    s.Args,
+		Env:                     s.Env,
+		WorkingDir:              s.WorkingDir,
+		User:                    s.User,
+		BackoffLimit:            s.BackoffLimit,
+		BackoffInitialNs:        int64(s.Backoff.Initial),
+		BackoffMaxNs:            int64(s.Backoff.Max),
+		ActiveDeadlineSeconds:   s.ActiveDeadlineSeconds,
+		Limits:                  amountsRecord(s.Resources.Limits),
+		Reservations:            amountsRecord(s.Resources.Reservations),
+		Constraints:             s.Placement.Constraints,
+		Networks:                s.Networks,
 	})
 }
 
@@ -174,22 +177,23 @@ func decodeSpec(text string) (jobs.Spec, error) {
 		}
 	}
 	spec := jobs.Spec{
-		Completions:            r.Completions,
-		Parallelism:            r.Parallelism,
-		CompletionMode:         jobs.CompletionMode(r.CompletionMode),
-		BackoffLimitPerIndex:   r.BackoffLimitPerIndex,
-		MaxFailedIndexes:       r.MaxFailedIndexes,
-		FailurePolicy:          fp,
-		SuccessPolicy:          sp,
-		AttemptDeadlineSeconds: r.AttemptDeadlineSeconds,
-		Suspend:                r.Suspend,
-		Image:                  r.Image,
-		Command:                r.Command,
-		Args:                   r.Args,
-		Env:                    r.Env,
-		WorkingDir:             r.WorkingDir,
-		User:                   r.User,
-		BackoffLimit:           r.BackoffLimit,
+		Completions:             r.Completions,
+		Parallelism:             r.Parallelism,
+		CompletionMode:          jobs.CompletionMode(r.CompletionMode),
+		BackoffLimitPerIndex:    r.BackoffLimitPerIndex,
+		MaxFailedIndexes:        r.MaxFailedIndexes,
+		FailurePolicy:           fp,
+		SuccessPolicy:           sp,
+		AttemptDeadlineSeconds:  r.AttemptDeadlineSeconds,
+		Suspend:                 r.Suspend,
+		TTLSecondsAfterFinished: r.TTLSecondsAfterFinished,
+		Image:                   r.Image,
+		Command:                 r.Command,
+		Args:                    r.Args,
+		Env:                     r.Env,
+		WorkingDir:              r.WorkingDir,
+		User:                    r.User,
+		BackoffLimit:            r.BackoffLimit,
 		Backoff: jobs.Backoff{Initial: time.Duration(r.BackoffInitialNs), Max: time.Duration(r.BackoffMaxNs),
 			Multiplier: r.BackoffMultiplier, Jitter: r.BackoffJitter},
 		ActiveDeadlineSeconds: r.ActiveDeadlineSeconds,

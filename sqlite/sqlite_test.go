@@ -1568,3 +1568,51 @@ func TestOpenRefusesForeignAndCorruptFiles(t *testing.T) {
 		t.Errorf("foreign database was modified: jobs tables %d, %v", n, err)
 	}
 }
+
+func TestExpiredJobs(t *testing.T) {
+	db := openTest(t)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	finished := func(id string, ago time.Duration, ttl *int64, phase jobs.Phase, liveService bool) {
+		t.Helper()
+		j := newJob(id)
+		j.Spec.TTLSecondsAfterFinished = ttl
+		create(t, db, j)
+		fin := base.Add(-ago)
+		if err := db.UpdateStatus(t.Context(), id, jobs.Status{Phase: phase, FinishedAt: &fin}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.PutAttempt(t.Context(), id, jobs.Attempt{State: jobs.AttemptSucceeded, Removed: !liveService, CreatedAt: fin}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ttl60, ttl0 := int64(60), int64(0)
+	finished("old", 48*time.Hour, nil, jobs.PhaseSucceeded, false)
+	finished("ttl-passed", 2*time.Minute, &ttl60, jobs.PhaseFailed, false)
+	finished("ttl-pending", 30*time.Second, &ttl60, jobs.PhaseSucceeded, false)
+	finished("ttl-zero", time.Second, &ttl0, jobs.PhaseSucceeded, false)
+	finished("old-but-service-live", 48*time.Hour, nil, jobs.PhaseSucceeded, true)
+	finished("recent", time.Minute, nil, jobs.PhaseSucceeded, false)
+	create(t, db, newJob("running")) // Pending: never expires
+
+	tests := []struct {
+		name   string
+		maxAge time.Duration
+		keep   int
+		want   []string
+	}{
+		{"ttl only", 0, 0, []string{"ttl-passed", "ttl-zero"}},
+		{"age", 24 * time.Hour, 0, []string{"old", "ttl-passed", "ttl-zero"}},
+		{"count keeps the newest finished", 0, 2, []string{"old", "ttl-passed", "ttl-pending", "ttl-zero"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := db.ExpiredJobs(t.Context(), base, tt.maxAge, tt.keep, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("expired (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

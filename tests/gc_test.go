@@ -10,6 +10,9 @@ import (
 
 	"github.com/moby/moby/api/types/swarm"
 	dockerclient "github.com/moby/moby/client"
+
+	"github.com/swarmjob/swarmjob/api/types"
+	"github.com/swarmjob/swarmjob/client"
 )
 
 // instanceOf reads the instance ID a server logged at start.
@@ -80,5 +83,42 @@ func TestOrphansAreCollectedAndNothingElse(t *testing.T) {
 	if !serviceExists(t, unlabelled) || !serviceExists(t, foreign) {
 		t.Errorf("collector touched a service that is not its own (unlabelled %v, foreign %v)",
 			serviceExists(t, unlabelled), serviceExists(t, foreign))
+	}
+}
+
+// TestFinishedJobsExpire: a job's ttlSecondsAfterFinished and the server's
+// retention delete finished records and their results; they answer 404.
+func TestFinishedJobsExpire(t *testing.T) {
+	t.Parallel()
+	s, err := startServer(filepath.Join(t.TempDir(), "data"), "--gc-interval", "300ms", "--retention-count", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.stop)
+	ctx := testCtx(t, time.Minute)
+	ttl := submit(t, s, types.CreateJobRequest{JobSpec: types.JobSpec{Command: sh("echo bye"), TTLSecondsAfterFinished: int64p(1)}})
+	waitTerminal(t, s, ttl.ID, 30*time.Second)
+	waitFor(t, 15*time.Second, "the job with a 1s TTL to expire", func() (bool, error) {
+		_, err := s.client.GetJob(ctx, ttl.ID)
+		return client.IsNotFound(err), nil
+	})
+	if _, err := s.client.Logs(ctx, ttl.ID, client.LogOptions{}); !client.IsNotFound(err) {
+		t.Errorf("logs of an expired job: err = %v, want 404", err)
+	}
+	// Retention count 2: of three finished jobs, the oldest goes.
+	var ids []string
+	for range 3 {
+		j := submit(t, s, types.CreateJobRequest{JobSpec: types.JobSpec{Command: sh("true")}})
+		waitTerminal(t, s, j.ID, 30*time.Second)
+		ids = append(ids, j.ID)
+	}
+	waitFor(t, 15*time.Second, "the oldest of three finished jobs to expire", func() (bool, error) {
+		_, err := s.client.GetJob(ctx, ids[0])
+		return client.IsNotFound(err), nil
+	})
+	for _, id := range ids[1:] {
+		if _, err := s.client.GetJob(ctx, id); err != nil {
+			t.Errorf("job %s within the retention count: %v", id, err)
+		}
 	}
 }

@@ -143,6 +143,10 @@ type JobSpec struct {
 	ActiveDeadlineSeconds *int64 `json:"activeDeadlineSeconds,omitempty"`
 	// AttemptDeadlineSeconds bounds each attempt from its creation.
 	AttemptDeadlineSeconds *int64 `json:"attemptDeadlineSeconds,omitempty"`
+	// TTLSecondsAfterFinished deletes the job, its results and its events
+	// this long after it finished (0: right after its services are gone).
+	// Unset: the server's retention applies.
+	TTLSecondsAfterFinished *int64 `json:"ttlSecondsAfterFinished,omitempty"`
 	// Suspend submits the job suspended: it starts no attempt until it is
 	// resumed (POST /v1/jobs/{id}/resume).
 	Suspend   *bool      `json:"suspend,omitempty"`

@@ -34,6 +34,8 @@ type serveOptions struct {
 	resync      time.Duration
 	orphanGrace time.Duration
 	gcInterval  time.Duration
+	retainAge   time.Duration
+	retainCount int
 	nodeLost    time.Duration
 	logLevel    string
 	logFormat   string
@@ -63,6 +65,8 @@ func newServeCmd(env *cliEnv) *cobra.Command {
 	f.DurationVar(&o.pollSlow, "idle-poll-interval", 2*time.Second, "Swarm poll interval while nothing runs")
 	f.DurationVar(&o.resync, "resync-interval", 30*time.Second, "interval of the full resync of unfinished jobs")
 	f.DurationVar(&o.nodeLost, "node-lost-grace", 30*time.Second, "how long a node may be down before the attempts on it are lost and replaced")
+	f.DurationVar(&o.retainAge, "retention-age", 0, "delete finished jobs and their results this long after they finished (0: keep; a job's ttlSecondsAfterFinished wins)")
+	f.IntVar(&o.retainCount, "retention-count", 0, "keep at most this many finished jobs, deleting the oldest (0: no limit)")
 	f.DurationVar(&o.gcInterval, "gc-interval", 30*time.Second, "interval between garbage collection passes")
 	f.DurationVar(&o.orphanGrace, "orphan-grace", time.Minute, "age after which a managed service no job accounts for is removed")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -82,6 +86,8 @@ func (o serveOptions) validate() error {
 		return usageErrorf("--resync-interval: must be positive")
 	case o.nodeLost <= 0:
 		return usageErrorf("--node-lost-grace: must be positive")
+	case o.retainAge < 0 || o.retainCount < 0:
+		return usageErrorf("--retention-age and --retention-count must not be negative")
 	case o.gcInterval <= 0:
 		return usageErrorf("--gc-interval: must be positive")
 	case o.orphanGrace < 0:
@@ -144,7 +150,8 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 		PollFast: o.pollFast, PollSlow: o.pollSlow, Resync: o.resync, MaxLogBytes: o.maxLogBytes,
 		NodeLostGrace: o.nodeLost,
 	})
-	collector := gc.New(gc.Config{Engine: engine, Instance: instance, Store: store, Logger: log, Grace: o.orphanGrace, Interval: o.gcInterval})
+	collector := gc.New(gc.Config{Engine: engine, Instance: instance, Store: store, Logger: log, Grace: o.orphanGrace, Interval: o.gcInterval,
+		Expirer: store, RetentionAge: o.retainAge, RetentionCount: o.retainCount})
 	srv := api.NewServer(api.Config{
 		Store: store, Hub: hub, Enqueuer: ctrl, Logger: log,
 		Ready: func(ctx context.Context) error {
