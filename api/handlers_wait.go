@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -70,7 +71,11 @@ func (s *Server) handleWaitJob(w http.ResponseWriter, r *http.Request) {
 			// Read once more: the answer is the job as it is now.
 			expired = true
 		case <-r.Context().Done():
-			// The client is gone; nobody reads an answer.
+			// The client is gone (nobody reads an answer), or the server is
+			// shutting down: then the client gets a clear "retry".
+			if errors.Is(context.Cause(r.Context()), ErrShuttingDown) {
+				s.writeError(w, r, jobs.Errorf(jobs.EUNAVAIL, "server is shutting down; retry the wait"))
+			}
 			return
 		}
 	}

@@ -10,6 +10,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -38,6 +39,11 @@ const HeaderTerminal = "X-Swarmjob-Terminal"
 // readyTimeout bounds one readiness check, so that a hanging engine makes
 // /readyz answer 503 instead of hanging the prober.
 const readyTimeout = 5 * time.Second
+
+// ErrShuttingDown is the cause the server gives request contexts when it
+// shuts down (context.WithCancelCause on the http.Server's BaseContext), so
+// long-running handlers can tell a shutdown from a client that left.
+var ErrShuttingDown = errors.New("server shutting down")
 
 // Enqueuer wakes the controller for a job. Enqueue must not block; it is
 // called from request handlers, concurrently.

@@ -194,3 +194,13 @@ func TestWaitCancelledByCaller(t *testing.T) {
 		t.Errorf("wrote %q to a client that is gone", rec.Body)
 	}
 }
+
+func TestWaitAtServerShutdownAsksToRetry(t *testing.T) {
+	e := newTestEnv(t)
+	putRunning(e, "j")
+	ctx, cancel := context.WithCancelCause(t.Context())
+	done := startWait(ctx, e, "/v1/jobs/j/wait?timeout=1m")
+	waitForCalls(t, e.store, "GetJob", 1)
+	cancel(ErrShuttingDown)
+	wantError(t, awaitResponse(t, done), http.StatusServiceUnavailable, types.CodeUnavailable, "server is shutting down; retry the wait")
+}

@@ -238,6 +238,11 @@ func (c *Client) WaitTerminal(ctx context.Context, id string) (*types.Job, error
 	for {
 		start := time.Now()
 		job, err := c.Wait(ctx, id, waitChunk)
+		var apiErr *Error
+		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusServiceUnavailable {
+			// The server is restarting: wait on.
+			job, err = &types.Job{}, sleepCtx(ctx, time.Second)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -446,4 +451,16 @@ func statusText(code int) string {
 		return fmt.Sprintf("%d %s", code, t)
 	}
 	return fmt.Sprintf("HTTP status %d", code)
+}
+
+// sleepCtx sleeps for d or until ctx ends, and returns ctx's error then.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

@@ -168,8 +168,8 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	}
 	// Requests see a context that ends at shutdown, so that long waits
 	// return instead of holding the shutdown up.
-	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelRequests()
+	reqCtx, cancelRequests := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancelRequests(api.ErrShuttingDown)
 	httpServer := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -199,7 +199,7 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 		log.Error("http server stopped", "err", err)
 	}
 	log.Info("shutting down")
-	cancelRequests()
+	cancelRequests(api.ErrShuttingDown)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if serr := httpServer.Shutdown(shutdownCtx); serr != nil {
