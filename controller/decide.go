@@ -216,17 +216,30 @@ type summary struct {
 	failJob *jobs.Attempt
 	// lastFailure is the finish time of the latest counted failure, job
 	// wide and per index.
-	lastFailure       time.Time
-	lastFailurePerIdx map[int]time.Time
-	attemptsPerIndex  map[int]int
-	started           bool
+	lastFailure time.Time
+	// streak counts the failures, counted or ignored, since the last
+	// success (job wide) and per index; retryAt bases the backoff on the
+	// latest of them. Ignored failures back off too, so that a rule that
+	// ignores a failing command cannot spin.
+	streak           int
+	streakPerIdx     map[int]int
+	retryBase        time.Time
+	retryBasePerIdx  map[int]time.Time
+	attemptsPerIndex map[int]int
+	started          bool
 }
 
 func summarize(j *jobs.Job) summary {
 	s := summary{
 		activeByIndex: map[int]int{}, succeededIdx: map[int]bool{}, failedPerIndex: map[int]int{},
-		failedIdx: map[int]bool{}, lastFailurePerIdx: map[int]time.Time{}, attemptsPerIndex: map[int]int{},
+		failedIdx: map[int]bool{}, streakPerIdx: map[int]int{}, retryBasePerIdx: map[int]time.Time{}, attemptsPerIndex: map[int]int{},
 	}
+	var lastSuccess time.Time
+	type failure struct {
+		index int
+		at    time.Time
+	}
+	var failures []failure
 	indexed := j.Spec.CompletionMode == jobs.Indexed
 	for i := range j.Status.Attempts {
 		a := &j.Status.Attempts[i]
@@ -242,6 +255,9 @@ func summarize(j *jobs.Job) summary {
 		reason := reasonOf(a, j)
 		switch {
 		case reason == jobs.AttemptReasonCompleted:
+			if a.FinishedAt != nil && a.FinishedAt.After(lastSuccess) {
+				lastSuccess = *a.FinishedAt
+			}
 			if indexed {
 				s.succeededIdx[a.Index] = true
 			} else {
@@ -250,6 +266,9 @@ func summarize(j *jobs.Job) summary {
 		case slices.Contains(jobs.FailureReasons, reason):
 			withReason := *a
 			withReason.Reason = reason
+			if a.FinishedAt != nil {
+				failures = append(failures, failure{a.Index, *a.FinishedAt})
+			}
 			switch j.Spec.FailurePolicy.Match(withReason) {
 			case jobs.ActionFailJob:
 				if s.failJob == nil {
@@ -261,15 +280,22 @@ func summarize(j *jobs.Job) summary {
 			default:
 				s.failed++
 				s.failedPerIndex[a.Index]++
-				if a.FinishedAt != nil {
-					if a.FinishedAt.After(s.lastFailure) {
-						s.lastFailure = *a.FinishedAt
-					}
-					if a.FinishedAt.After(s.lastFailurePerIdx[a.Index]) {
-						s.lastFailurePerIdx[a.Index] = *a.FinishedAt
-					}
+				if a.FinishedAt != nil && a.FinishedAt.After(s.lastFailure) {
+					s.lastFailure = *a.FinishedAt
 				}
 			}
+		}
+	}
+	for _, f := range failures {
+		if f.at.After(lastSuccess) || indexed {
+			s.streak++
+			if f.at.After(s.retryBase) {
+				s.retryBase = f.at
+			}
+		}
+		s.streakPerIdx[f.index]++
+		if f.at.After(s.retryBasePerIdx[f.index]) {
+			s.retryBasePerIdx[f.index] = f.at
 		}
 	}
 	if indexed {
@@ -308,8 +334,12 @@ func reasonOf(a *jobs.Attempt, j *jobs.Job) string {
 }
 
 // judge returns the job's verdict from its recorded attempts, or a zero
-// verdict while the job must go on. The order follows Kubernetes: an
-// explicit cancel, a FailJob rule, success, then the limits and deadline.
+// verdict while the job must go on. The first that holds wins: all
+// completions reached (a recorded success beats a later cancel), a cancel,
+// a FailJob rule, the success policy, backoffLimit, maxFailedIndexes, every
+// index decided with some failed, the deadline. Kubernetes checks the
+// failure conditions before success; here a success that was recorded is
+// never overturned by a failure recorded in the same step.
 func judge(j *jobs.Job, s summary, now time.Time) verdict {
 	if j.Status.Phase.Terminal() {
 		return verdict{Phase: j.Status.Phase, Reason: j.Status.Reason, Message: j.Status.Message}
@@ -446,8 +476,8 @@ func plan(j *jobs.Job, s summary, now time.Time, d *decision) []createAction {
 		if slots <= 0 {
 			return nil
 		}
-		if s.failed > 0 {
-			at := s.lastFailure.Add(spec.Backoff.Delay(s.failed, seed(j.ID, 0, s.failed)))
+		if s.streak > 0 {
+			at := s.retryBase.Add(spec.Backoff.Delay(s.streak, seed(j.ID, 0, s.streak)))
 			if now.Before(at) {
 				d.Status.Reason, d.Status.Message = jobs.ReasonBackoff, fmt.Sprintf("next attempt starts at %s", at.UTC().Format(time.RFC3339Nano))
 				d.requeue(at.Sub(now))
@@ -465,8 +495,8 @@ func plan(j *jobs.Job, s summary, now time.Time, d *decision) []createAction {
 		if s.succeededIdx[idx] || s.failedIdx[idx] || s.activeByIndex[idx] > 0 {
 			continue
 		}
-		if n := s.failedPerIndex[idx]; n > 0 {
-			at := s.lastFailurePerIdx[idx].Add(spec.Backoff.Delay(n, seed(j.ID, idx, n)))
+		if n := s.streakPerIdx[idx]; n > 0 {
+			at := s.retryBasePerIdx[idx].Add(spec.Backoff.Delay(n, seed(j.ID, idx, n)))
 			if now.Before(at) {
 				waiting = append(waiting, idx)
 				d.requeue(at.Sub(now))
@@ -571,8 +601,11 @@ func setConditions(st *jobs.Status, prev []jobs.Condition, now time.Time) {
 	}
 	suspended := st.Phase == jobs.PhaseSuspended
 	reason := jobs.ReasonResumed
-	if suspended {
+	switch {
+	case suspended:
 		reason = jobs.ReasonSuspended
+	case st.Phase.Terminal():
+		reason = st.Reason // ended while suspended, not resumed
 	}
 	set(jobs.ConditionSuspended, suspended, reason, "")
 	set(jobs.ConditionComplete, st.Phase == jobs.PhaseSucceeded, st.Reason, st.Message)

@@ -234,6 +234,29 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
+			name: "a success resets the backoff streak",
+			job: newJob(func(j *jobs.Job) { j.Spec.BackoffLimit = 5; j.Spec.Completions = 3 },
+				withAttempts(finished(0, jobs.AttemptFailed, 1, true), finished(1, jobs.AttemptSucceeded, 3, true), finished(2, jobs.AttemptFailed, 4, true))),
+			now: at(4.5), takenAt: at(4.5),
+			check: func(t *testing.T, d decision) {
+				if d.RequeueAfter != 500*time.Millisecond || len(d.Create) != 0 {
+					t.Errorf("requeue = %v create = %v, want the first backoff step (1s after 4s) again", d.RequeueAfter, d.Create)
+				}
+			},
+		},
+		{
+			name: "ignored failures back off too",
+			job: newJob(func(j *jobs.Job) {
+				j.Spec.FailurePolicy = &jobs.FailurePolicy{Rules: []jobs.FailureRule{{Action: jobs.ActionIgnore, OnExitCodes: &jobs.ExitCodes{Operator: "In", Values: []int{3}}}}}
+			}, withAttempts(func() jobs.Attempt { a := finished(0, jobs.AttemptFailed, 1, true); a.ExitCode = &three; return a }())),
+			now: at(1.2), takenAt: at(1.2),
+			check: func(t *testing.T, d decision) {
+				if len(d.Create) != 0 || d.RequeueAfter != 800*time.Millisecond || d.Status.Failed != 0 {
+					t.Errorf("create = %v requeue = %v failed = %d, want a backoff and nothing counted", d.Create, d.RequeueAfter, d.Status.Failed)
+				}
+			},
+		},
+		{
 			name:     "deadline stops the running attempt and captures its output",
 			job:      newJob(func(j *jobs.Job) { j.Spec.ActiveDeadlineSeconds = 5 }, withAttempts(active(0, "running"))),
 			observed: []observedAttempt{obs(0, swarm.TaskStateRunning, nil, "")},
