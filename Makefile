@@ -4,7 +4,7 @@ BIN      := bin/swarmjob
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v -e /tests -e /bench)
 FUZZTIME ?= 5s
 
-.PHONY: all build swarm-up swarm-down demo demo-stop test unit fuzz integration vet fmt bench clean
+.PHONY: all build swarm-up swarm-down demo demo-stop test unit fuzz integration test-cluster vet fmt bench clean
 
 all: build
 
@@ -27,8 +27,9 @@ demo: swarm-up build
 demo-stop:
 	hack/demo.sh stop
 
-## test: vet, unit tests, short fuzzing, integration tests on the real Swarm.
-test: vet unit fuzz integration
+## test: vet, unit tests, short fuzzing, integration tests on the real Swarm,
+## the node-loss test on a 3-node Swarm (test-cluster, about a minute).
+test: vet unit fuzz integration test-cluster
 
 vet:
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo "gofmt: files above need formatting"; exit 1; }
@@ -43,6 +44,14 @@ fuzz:
 
 integration: swarm-up
 	$(GO) test -race -count=1 -timeout 20m ./tests/...
+
+## test-cluster: node loss on a 3-node Swarm of dockerds in network namespaces
+## (hack/cluster-up.sh; swarm-up only provides the test image), torn down
+## afterwards whatever the outcome.
+test-cluster: swarm-up
+	hack/cluster-up.sh >/dev/null && \
+		$(GO) test -race -count=1 -timeout 10m -tags cluster -run NodeLoss -v ./tests/; \
+		rc=$$?; hack/cluster-down.sh; exit $$rc
 
 bench: swarm-up
 	$(GO) run ./bench

@@ -30,6 +30,10 @@ var (
 	binary string  // the swarmjob binary under test
 	shared *server // one server for the tests that need no server of their own
 	engine *dockerclient.Client
+	// dockerHost, when a build-tagged file sets it (nodeloss_test.go, for
+	// the cluster of hack/cluster-up.sh), replaces DOCKER_HOST for the
+	// engine client and for every server; empty: DOCKER_HOST as given.
+	dockerHost string
 )
 
 func TestMain(m *testing.M) {
@@ -40,18 +44,24 @@ func runMain(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var err error
-	engine, err = dockerclient.New(dockerclient.FromEnv, dockerclient.WithAPIVersionNegotiation())
+	opts := []dockerclient.Opt{dockerclient.FromEnv, dockerclient.WithAPIVersionNegotiation()}
+	setup := "hack/swarm-up.sh"
+	if dockerHost != "" {
+		opts = append(opts, dockerclient.WithHost(dockerHost))
+		setup = "hack/cluster-up.sh"
+	}
+	engine, err = dockerclient.New(opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "integration tests: engine client:", err)
 		return 1
 	}
 	info, err := engine.Info(ctx, dockerclient.InfoOptions{})
 	if err != nil || info.Info.Swarm.LocalNodeState != "active" {
-		fmt.Fprintf(os.Stderr, "integration tests need a Swarm manager (run hack/swarm-up.sh): %v %v\n", err, info.Info.Swarm.LocalNodeState)
+		fmt.Fprintf(os.Stderr, "integration tests need a Swarm manager at %s (run %s): %v %v\n", engine.DaemonHost(), setup, err, info.Info.Swarm.LocalNodeState)
 		return 1
 	}
 	if _, err := engine.ImageInspect(ctx, testImage); err != nil {
-		fmt.Fprintf(os.Stderr, "integration tests need image %s (run hack/swarm-up.sh): %v\n", testImage, err)
+		fmt.Fprintf(os.Stderr, "integration tests need image %s (run %s): %v\n", testImage, setup, err)
 		return 1
 	}
 	dir, err := os.MkdirTemp("", "swarmjob-it-")
@@ -90,8 +100,10 @@ type server struct {
 	dataDir string
 	logPath string
 	args    []string
-	client  *client.Client
-	exited  chan struct{}
+	// env is added to the environment the server inherits.
+	env    []string
+	client *client.Client
+	exited chan struct{}
 }
 
 // startServer starts `swarmjob serve` on a free port with its store in
@@ -104,6 +116,9 @@ func startServer(dataDir string, args ...string) (*server, error) {
 	addr := ln.Addr().String()
 	ln.Close()
 	s := &server{url: "http://" + addr, dataDir: dataDir, logPath: dataDir + ".log", args: args}
+	if dockerHost != "" {
+		s.env = append(s.env, "DOCKER_HOST="+dockerHost)
+	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, err
 	}
@@ -120,6 +135,9 @@ func (s *server) start() error {
 		return err
 	}
 	s.cmd = exec.Command(binary, s.args...)
+	if len(s.env) > 0 {
+		s.cmd.Env = append(os.Environ(), s.env...)
+	}
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	if err := s.cmd.Start(); err != nil {
 		logf.Close()
