@@ -109,6 +109,12 @@ type server struct {
 // startServer starts `swarmjob serve` on a free port with its store in
 // dataDir and waits until it is ready.
 func startServer(dataDir string, args ...string) (*server, error) {
+	return startServerWithEnv(dataDir, nil, args...)
+}
+
+// startServerWithEnv is startServer with variables added to the server's
+// environment.
+func startServerWithEnv(dataDir string, env []string, args ...string) (*server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -119,6 +125,7 @@ func startServer(dataDir string, args ...string) (*server, error) {
 	if dockerHost != "" {
 		s.env = append(s.env, "DOCKER_HOST="+dockerHost)
 	}
+	s.env = append(s.env, env...)
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, err
 	}
