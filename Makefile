@@ -41,6 +41,9 @@ unit:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCapture$$' -fuzztime $(FUZZTIME) ./results/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeCreateJob$$' -fuzztime $(FUZZTIME) ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseQueries$$' -fuzztime $(FUZZTIME) ./api/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSelector$$' -fuzztime $(FUZZTIME) ./jobs/
+	$(GO) test -run '^$$' -fuzz '^FuzzEventStream$$' -fuzztime $(FUZZTIME) ./client/
 
 integration: swarm-up
 	$(GO) test -race -count=1 -timeout 20m ./tests/...

@@ -332,3 +332,24 @@ func clonePtr[T any](p *T) *T {
 
 // ptrTo returns a pointer to a copy of v.
 func ptrTo[T any](v T) *T { return &v }
+
+// eventToWire converts a stored event. Index and attempt are set on attempt
+// events only, where 0 is a real value.
+func eventToWire(e jobs.Event) types.Event {
+	out := types.Event{
+		ID:       e.ID,
+		Type:     string(e.Type),
+		Time:     e.Time,
+		JobID:    e.JobID,
+		Labels:   maps.Clone(e.Labels),
+		Phase:    string(e.Phase),
+		Reason:   e.Reason,
+		State:    string(e.State),
+		ExitCode: clonePtr(e.ExitCode),
+		Message:  e.Message,
+	}
+	if e.Type == jobs.EventAttemptStarted || e.Type == jobs.EventAttemptFinished {
+		out.Index, out.Attempt = ptrTo(e.Index), ptrTo(e.Attempt)
+	}
+	return out
+}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/swarmjob/swarmjob/jobs"
@@ -16,6 +17,7 @@ import (
 // Set failWith to make a method fail and panicIn to make it panic.
 type fakeStore struct {
 	mu       sync.Mutex
+	keys     map[string]fakeKey // idempotency keys
 	jobs     map[string]*jobs.Job
 	order    []string // creation order
 	logs     map[jobs.AttemptKey][]fakeChunk
@@ -141,10 +143,17 @@ func (f *fakeStore) ListJobs(_ context.Context, flt jobs.Filter) (jobs.Page, err
 		if flt.Phase != "" && j.Status.Phase != flt.Phase {
 			continue
 		}
-		if !labelsMatch(j.Labels, flt.Labels) {
+		if !flt.Selector.Matches(j.Labels) || !strings.HasPrefix(j.Name, flt.NamePrefix) {
+			continue
+		}
+		if (!flt.CreatedAfter.IsZero() && j.CreatedAt.Before(flt.CreatedAfter)) ||
+			(!flt.CreatedBefore.IsZero() && !j.CreatedAt.Before(flt.CreatedBefore)) {
 			continue
 		}
 		match = append(match, j)
+	}
+	if flt.Order == jobs.OrderAsc {
+		slices.Reverse(match)
 	}
 	start := 0
 	if flt.Cursor != "" {
@@ -164,15 +173,6 @@ func (f *fakeStore) ListJobs(_ context.Context, flt jobs.Filter) (jobs.Page, err
 		page.NextCursor = strconv.Itoa(end)
 	}
 	return page, nil
-}
-
-func labelsMatch(have, want map[string]string) bool {
-	for k, v := range want {
-		if hv, ok := have[k]; !ok || hv != v {
-			return false
-		}
-	}
-	return true
 }
 
 func (f *fakeStore) UpdateStatus(_ context.Context, id string, s jobs.Status) error {

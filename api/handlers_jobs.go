@@ -6,15 +6,23 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/swarmjob/swarmjob/api/types"
 	"github.com/swarmjob/swarmjob/jobs"
 )
 
 // handleCreateJob serves POST /v1/jobs: it validates the request, stores a
-// Pending job and wakes the controller for it.
+// Pending job, records job.created and wakes the controller for it. With an
+// Idempotency-Key, a repeated request returns the job the first one created
+// (200), and the key used for another request is a 409.
 func (s *Server) handleCreateJob(w http.ResponseWriter, r *http.Request) {
 	if err := checkJSONContentType(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	key, err := s.idempotencyKey(r.Header)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -31,10 +39,21 @@ func (s *Server) handleCreateJob(w http.ResponseWriter, r *http.Request) {
 		Spec:      req.Spec,
 		Status:    jobs.Status{Phase: jobs.PhasePending},
 	}
-	if err := s.store.CreateJob(r.Context(), job); err != nil {
+	existing, err := s.storeJob(r.Context(), job, key, req)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	if existing != nil {
+		w.Header().Set("Location", "/v1/jobs/"+url.PathEscape(existing.ID))
+		w.Header().Set(types.HeaderIdempotentReplayed, "true")
+		s.writeJSON(w, r, http.StatusOK, jobToWire(existing))
+		return
+	}
+	// Before the controller hears of the job, so that job.created comes
+	// before the job's other events.
+	s.events.Record(r.Context(), jobs.Event{Time: job.CreatedAt, Type: jobs.EventJobCreated, JobID: job.ID,
+		Labels: job.Labels, Phase: job.Status.Phase})
 	s.enqueuer.Enqueue(job.ID)
 	w.Header().Set("Location", "/v1/jobs/"+url.PathEscape(job.ID))
 	s.writeJSON(w, r, http.StatusCreated, jobToWire(job))
@@ -50,7 +69,8 @@ func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, jobToWire(job))
 }
 
-// handleListJobs serves GET /v1/jobs?phase=&label=k=v&limit=&cursor=.
+// handleListJobs serves GET /v1/jobs?phase=&label=&namePrefix=&createdAfter=
+// &createdBefore=&order=&limit=&cursor=.
 func (s *Server) handleListJobs(w http.ResponseWriter, r *http.Request) {
 	f, err := parseListFilter(r.URL.Query())
 	if err != nil {
@@ -66,7 +86,8 @@ func (s *Server) handleListJobs(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseListFilter reads the query of GET /v1/jobs. Empty parameters count as
-// absent; label may repeat and all labels must match.
+// absent. label is a label selector and may repeat; every requirement of
+// every label parameter must hold.
 func parseListFilter(q url.Values) (jobs.Filter, error) {
 	var f jobs.Filter
 	if p := q.Get("phase"); p != "" {
@@ -76,21 +97,30 @@ func parseListFilter(q url.Values) (jobs.Filter, error) {
 				jobs.PhasePending, jobs.PhaseRunning, jobs.PhaseSucceeded, jobs.PhaseFailed, jobs.PhaseCancelled, jobs.PhaseSuspended, p)
 		}
 	}
-	for _, l := range q["label"] {
-		if l == "" {
-			continue
+	sel, err := parseSelectorParam(q)
+	if err != nil {
+		return jobs.Filter{}, err
+	}
+	f.Selector = sel
+	if p := q.Get("namePrefix"); p != "" {
+		if len(p) > jobs.MaxNameLen {
+			return jobs.Filter{}, jobs.Errorf(jobs.EINVALID, "namePrefix: must be at most %d characters, got %d", jobs.MaxNameLen, len(p))
 		}
-		k, v, ok := strings.Cut(l, "=")
-		if !ok || k == "" {
-			return jobs.Filter{}, jobs.Errorf(jobs.EINVALID, "label: must be key=value, got %q", l)
-		}
-		if f.Labels == nil {
-			f.Labels = make(map[string]string)
-		}
-		if old, dup := f.Labels[k]; dup && old != v {
-			return jobs.Filter{}, jobs.Errorf(jobs.EINVALID, "label: key %q is given with two values, %q and %q; no job can match both", k, old, v)
-		}
-		f.Labels[k] = v
+		f.NamePrefix = p
+	}
+	if f.CreatedAfter, err = parseTimeParam(q, "createdAfter"); err != nil {
+		return jobs.Filter{}, err
+	}
+	if f.CreatedBefore, err = parseTimeParam(q, "createdBefore"); err != nil {
+		return jobs.Filter{}, err
+	}
+	switch o := q.Get("order"); o {
+	case "", string(jobs.OrderDesc):
+		f.Order = jobs.OrderDesc
+	case string(jobs.OrderAsc):
+		f.Order = jobs.OrderAsc
+	default:
+		return jobs.Filter{}, jobs.Errorf(jobs.EINVALID, "order: must be asc or desc, got %q", o)
 	}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
@@ -101,6 +131,36 @@ func parseListFilter(q url.Values) (jobs.Filter, error) {
 	}
 	f.Cursor = q.Get("cursor")
 	return f, nil
+}
+
+// parseSelectorParam reads the label parameters of q as one label selector:
+// their requirements joined. Empty parameters are skipped.
+func parseSelectorParam(q url.Values) (jobs.Selector, error) {
+	var parts []string
+	for _, l := range q["label"] {
+		if l != "" {
+			parts = append(parts, l)
+		}
+	}
+	sel, err := jobs.ParseSelector(strings.Join(parts, ","))
+	if err != nil {
+		return nil, jobs.Errorf(jobs.EINVALID, "label: %s", jobs.ErrorMessage(err))
+	}
+	return sel, nil
+}
+
+// parseTimeParam reads the RFC 3339 time of parameter name; absent or empty
+// is the zero time.
+func parseTimeParam(q url.Values, name string) (time.Time, error) {
+	v := q.Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, jobs.Errorf(jobs.EINVALID, "%s: must be an RFC 3339 time such as 2026-01-02T15:04:05Z, got %q", name, v)
+	}
+	return t, nil
 }
 
 // handleCancelJob serves POST /v1/jobs/{id}/cancel. Cancellation is

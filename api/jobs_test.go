@@ -90,13 +90,13 @@ func TestGetJob(t *testing.T) {
 
 func TestListJobs(t *testing.T) {
 	e := newTestEnv(t)
-	for _, j := range []*jobs.Job{
-		{ID: "a", Labels: map[string]string{"team": "x", "env": "prod"}, Status: jobs.Status{Phase: jobs.PhaseRunning}},
-		{ID: "b", Labels: map[string]string{"team": "x"}, Status: jobs.Status{Phase: jobs.PhaseSucceeded}},
-		{ID: "c", Labels: map[string]string{"team": "y"}, Status: jobs.Status{Phase: jobs.PhasePending}},
+	for i, j := range []*jobs.Job{
+		{ID: "a", Name: "nightly-a", Labels: map[string]string{"team": "x", "env": "prod"}, Status: jobs.Status{Phase: jobs.PhaseRunning}},
+		{ID: "b", Name: "nightly-b", Labels: map[string]string{"team": "x"}, Status: jobs.Status{Phase: jobs.PhaseSucceeded}},
+		{ID: "c", Name: "nightly", Labels: map[string]string{"team": "y"}, Status: jobs.Status{Phase: jobs.PhasePending}},
 		{ID: "d", Status: jobs.Status{Phase: jobs.PhaseRunning}, DeleteRequested: true},
 	} {
-		j.CreatedAt = testNow
+		j.CreatedAt = testNow.Add(time.Duration(i) * time.Second)
 		j.Spec = jobs.Spec{Image: "busybox"}
 		e.store.put(j)
 	}
@@ -125,9 +125,26 @@ func TestListJobs(t *testing.T) {
 		{name: "limit zero", query: "?limit=0", wantStatus: 400, wantMsg: []string{"limit: must be an integer between 1 and 500", `"0"`}},
 		{name: "limit too large", query: "?limit=501", wantStatus: 400, wantMsg: []string{"limit:", `"501"`}},
 		{name: "limit not a number", query: "?limit=ten", wantStatus: 400, wantMsg: []string{"limit:", `"ten"`}},
-		{name: "label without =", query: "?label=team", wantStatus: 400, wantMsg: []string{"label: must be key=value", `"team"`}},
-		{name: "label without key", query: "?label==x", wantStatus: 400, wantMsg: []string{"label: must be key=value"}},
+		{name: "label present", query: "?label=env", wantIDs: []string{"a"}},
+		{name: "label absent", query: "?label=!env", wantIDs: []string{"c", "b"}},
+		{name: "label not equal, or absent", query: "?label=team!=x", wantIDs: []string{"c"}},
+		{name: "selector with commas", query: "?label=team=x,env!=prod", wantIDs: []string{"b"}},
+		{name: "selector and repeated label", query: "?label=team=x,env!=prod&label=!other", wantIDs: []string{"b"}},
+		{name: "name prefix", query: "?namePrefix=nightly-", wantIDs: []string{"b", "a"}},
+		{name: "created after, inclusive", query: "?createdAfter=2026-01-02T03:04:06Z", wantIDs: []string{"c", "b"}},
+		{name: "created before, exclusive", query: "?createdBefore=2026-01-02T03:04:06Z", wantIDs: []string{"a"}},
+		{name: "created range in another zone", query: "?createdAfter=2026-01-02T04:04:06%2B01:00&createdBefore=2026-01-02T03:04:07Z", wantIDs: []string{"b"}},
+		{name: "oldest first", query: "?order=asc", wantIDs: []string{"a", "b", "c"}},
+		{name: "newest first, explicitly", query: "?order=desc", wantIDs: []string{"c", "b", "a"}},
+		{name: "oldest first, first page", query: "?order=asc&limit=2", wantIDs: []string{"a", "b"}, wantCursor: "2"},
+		{name: "label without key", query: "?label==x", wantStatus: 400, wantMsg: []string{`label: requirement "=x": key is empty`}},
+		{name: "label with a bad key", query: "?label=te%20am=x", wantStatus: 400, wantMsg: []string{`label: requirement "te am=x": key "te am" must be`}},
+		{name: "label with an empty requirement", query: "?label=team=x,", wantStatus: 400, wantMsg: []string{"label: empty requirement"}},
 		{name: "label with two values", query: "?label=team=x&label=team=y", wantStatus: 400, wantMsg: []string{"label: key \"team\""}},
+		{name: "name prefix too long", query: "?namePrefix=" + strings.Repeat("n", 129), wantStatus: 400, wantMsg: []string{"namePrefix: must be at most 128 characters"}},
+		{name: "created after not a time", query: "?createdAfter=yesterday", wantStatus: 400, wantMsg: []string{"createdAfter: must be an RFC 3339 time", `"yesterday"`}},
+		{name: "created before without zone", query: "?createdBefore=2026-01-02T03:04:05", wantStatus: 400, wantMsg: []string{"createdBefore: must be an RFC 3339 time"}},
+		{name: "unknown order", query: "?order=newest", wantStatus: 400, wantMsg: []string{`order: must be asc or desc, got "newest"`}},
 		{name: "bad cursor", query: "?cursor=zzz", wantStatus: 400, wantMsg: []string{"cursor:"}},
 	}
 	for _, tt := range tests {

@@ -83,6 +83,7 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 		{http.MethodPost, "/v1/jobs/j/results", 405, types.CodeMethod, "GET, HEAD", "allowed: GET, HEAD"},
 		{http.MethodPatch, "/v1/jobs", 405, types.CodeMethod, "GET, HEAD, POST", "method PATCH"},
 		{http.MethodDelete, "/healthz", 405, types.CodeMethod, "GET, HEAD", "method DELETE"},
+		{http.MethodPost, "/v1/events", 405, types.CodeMethod, "GET, HEAD", "method POST is not allowed on /v1/events"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {

@@ -3,7 +3,9 @@
 // The server is a thin layer over jobs.Store: it decodes and validates
 // requests, converts the wire types of package api/types to and from the
 // domain types of package jobs (convert.go), and wakes the controller through
-// an Enqueuer. It never talks to the Engine. All routes are declared in
+// an Enqueuer. It touches the Engine only to read the log streams of running
+// attempts for GET /v1/jobs/{id}/logs?follow=true, through LiveLogs; it
+// never changes anything there. All routes are declared in
 // routes; every error leaves through writeError, which holds the one mapping
 // from domain error codes to HTTP statuses.
 package api
@@ -29,6 +31,10 @@ const (
 // DefaultWaitTimeout is the wait of GET /v1/jobs/{id}/wait without ?timeout.
 const DefaultWaitTimeout = 30 * time.Second
 
+// DefaultEventHeartbeat is the interval of the comments GET /v1/events sends
+// while no event comes, so that proxies and clients see the stream alive.
+const DefaultEventHeartbeat = 15 * time.Second
+
 // MaxListLimit is the largest ?limit GET /v1/jobs accepts.
 const MaxListLimit = 500
 
@@ -49,15 +55,36 @@ var ErrShuttingDown = errors.New("server shutting down")
 // called from request handlers, concurrently.
 type Enqueuer interface{ Enqueue(id string) }
 
+// EventLog is the events stream as the API uses it: POST /v1/jobs records
+// job.created, and GET /v1/events reads the stored events and waits on
+// Changed for new ones. events.Recorder implements it. Its methods are
+// called from request handlers, concurrently.
+type EventLog interface {
+	jobs.EventRecorder
+	// Changed returns a channel closed once an event is recorded after
+	// the call.
+	Changed() <-chan struct{}
+	ReadEvents(ctx context.Context, afterID int64, limit int) ([]jobs.Event, error)
+	OldestEventID(ctx context.Context) (int64, error)
+	LastEventID(ctx context.Context) (int64, error)
+}
+
 // Config holds the dependencies of a Server. Store and Enqueuer are required;
 // every other field has a default.
 type Config struct {
+	// Store holds the jobs. When it also implements jobs.IdempotentStore,
+	// POST /v1/jobs honours the Idempotency-Key header; otherwise a request
+	// with the header is refused.
 	Store jobs.Store
 	// Hub wakes waiters of GET /v1/jobs/{id}/wait. The controller calls
 	// Hub.Notify(id) whenever it changes a job's status, so it must share
 	// this Hub. Default: a new Hub.
 	Hub      *jobs.Hub
 	Enqueuer Enqueuer
+	// LiveLogs reads the log streams of running attempts, so that a logs
+	// request with follow=true shows output while attempts run. Default:
+	// nil, and a follower sees each attempt's output once it is stored.
+	LiveLogs LiveLogs
 	// Ready reports whether the store and engine can serve; a nil error
 	// means ready. Default: always ready.
 	Ready  func(ctx context.Context) error
@@ -72,6 +99,13 @@ type Config struct {
 	// DefaultMaxWait. The http.Server's WriteTimeout, if any, should exceed
 	// it; the wait handler extends the write deadline where it can.
 	MaxWait time.Duration
+	// Events is the events stream: POST /v1/jobs records job.created in it
+	// and GET /v1/events serves it. The controller must record into the
+	// same one. Default: none; GET /v1/events then answers 503.
+	Events EventLog
+	// EventHeartbeat is the interval of keep-alive comments on
+	// GET /v1/events. Default: DefaultEventHeartbeat.
+	EventHeartbeat time.Duration
 }
 
 // Server is the HTTP API. It holds no per-request state; its handler is safe
@@ -80,12 +114,21 @@ type Server struct {
 	store    jobs.Store
 	hub      *jobs.Hub
 	enqueuer Enqueuer
+	live     LiveLogs
 	ready    func(ctx context.Context) error
 	log      *slog.Logger
 	now      func() time.Time
 	newID    func() string
 	maxBody  int64
 	maxWait  time.Duration
+	// events records job.created; a NopRecorder without Config.Events.
+	events jobs.EventRecorder
+	// eventLog serves GET /v1/events; nil without Config.Events.
+	eventLog  EventLog
+	heartbeat time.Duration
+	// idem creates jobs with an idempotency key; nil when the store
+	// cannot.
+	idem jobs.IdempotentStore
 
 	handler http.Handler
 }
@@ -103,13 +146,25 @@ func NewServer(cfg Config) *Server {
 		store:    cfg.Store,
 		hub:      cfg.Hub,
 		enqueuer: cfg.Enqueuer,
+		live:     cfg.LiveLogs,
 		ready:    cfg.Ready,
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		newID:    cfg.NewID,
 		maxBody:  cfg.MaxBodyBytes,
 		maxWait:  cfg.MaxWait,
+
+		events:    jobs.NopRecorder{},
+		eventLog:  cfg.Events,
+		heartbeat: cfg.EventHeartbeat,
 	}
+	if cfg.Events != nil {
+		s.events = cfg.Events
+	}
+	if s.heartbeat <= 0 {
+		s.heartbeat = DefaultEventHeartbeat
+	}
+	s.idem, _ = cfg.Store.(jobs.IdempotentStore)
 	if s.hub == nil {
 		s.hub = &jobs.Hub{}
 	}
@@ -153,6 +208,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /v1/jobs/{id}/cancel", s.handleCancelJob)
 	mux.HandleFunc("POST /v1/jobs/{id}/suspend", s.handleSuspendJob)
 	mux.HandleFunc("POST /v1/jobs/{id}/resume", s.handleResumeJob)
+	mux.HandleFunc("GET /v1/events", s.handleEvents)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	return mux

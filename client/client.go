@@ -114,6 +114,16 @@ type ListOptions struct {
 	Phase string
 	// Labels keeps only jobs that carry all of these labels.
 	Labels map[string]string
+	// Selector is a label selector, such as "team=data,env!=dev,!urgent";
+	// every requirement must hold, besides Labels.
+	Selector string
+	// NamePrefix keeps only jobs whose name starts with it.
+	NamePrefix string
+	// CreatedAfter keeps jobs created at or after it, CreatedBefore jobs
+	// created strictly before it; zero times are no bound.
+	CreatedAfter, CreatedBefore time.Time
+	// Order is "desc" (newest first, the server's default) or "asc".
+	Order string
 	// Limit is the page size.
 	Limit int
 	// Cursor is the NextCursor of the previous page.
@@ -132,6 +142,17 @@ type LogOptions struct {
 	Attempt *int
 	// Timestamps prefixes each line with the time it was written.
 	Timestamps bool
+	// Follow streams output while the job runs, attempt after attempt, and
+	// ends only when the job is terminal (or, for one index or attempt,
+	// when no more output can come for it).
+	Follow bool
+	// Since keeps lines written at or after it: an RFC 3339 time, or a
+	// duration before now such as "10m". Empty keeps every line.
+	Since string
+	// Tail keeps only the last *Tail lines of the selection as it is when
+	// the request arrives (with Follow, all later output comes too); nil
+	// keeps all.
+	Tail *int
 }
 
 // CreateJob submits a job (POST /v1/jobs) and returns it as stored.
@@ -141,6 +162,26 @@ func (c *Client) CreateJob(ctx context.Context, req types.CreateJobRequest) (*ty
 		return nil, err
 	}
 	return &job, nil
+}
+
+// CreateJobWithKey submits a job with an Idempotency-Key: when the server
+// already created a job for key (within 24 h) from the same request, it
+// returns that job, as it is now or as it was created if it is gone, with
+// created false; otherwise it creates the job (created true). Retrying a
+// failed or timed-out CreateJobWithKey with the same key and request is
+// safe. The same key with a different request is an *Error with status 409.
+func (c *Client) CreateJobWithKey(ctx context.Context, key string, req types.CreateJobRequest) (job *types.Job, created bool, err error) {
+	resp, err := c.sendWith(ctx, http.MethodPost, c.path("v1", "jobs"), nil, req, "application/json",
+		http.Header{types.HeaderIdempotencyKey: {key}})
+	if err != nil {
+		return nil, false, err
+	}
+	defer resp.Body.Close()
+	job = new(types.Job)
+	if err := json.NewDecoder(resp.Body).Decode(job); err != nil {
+		return nil, false, fmt.Errorf("decoding response of POST %s: %w", resp.Request.URL.Path, err)
+	}
+	return job, resp.StatusCode == http.StatusCreated, nil
 }
 
 // GetJob returns the job with the given ID; IsNotFound(err) reports an
@@ -172,6 +213,21 @@ func (c *Client) ListJobs(ctx context.Context, opts ListOptions) (*types.JobList
 	for _, k := range keys {
 		q.Add("label", k+"="+opts.Labels[k])
 	}
+	if opts.Selector != "" {
+		q.Add("label", opts.Selector)
+	}
+	if opts.NamePrefix != "" {
+		q.Set("namePrefix", opts.NamePrefix)
+	}
+	if !opts.CreatedAfter.IsZero() {
+		q.Set("createdAfter", opts.CreatedAfter.Format(time.RFC3339Nano))
+	}
+	if !opts.CreatedBefore.IsZero() {
+		q.Set("createdBefore", opts.CreatedBefore.Format(time.RFC3339Nano))
+	}
+	if opts.Order != "" {
+		q.Set("order", opts.Order)
+	}
 	if opts.Limit > 0 {
 		q.Set("limit", strconv.Itoa(opts.Limit))
 	}
@@ -185,8 +241,12 @@ func (c *Client) ListJobs(ctx context.Context, opts ListOptions) (*types.JobList
 	return &list, nil
 }
 
-// Logs returns the stored logs of a job as plain text. The caller must close
-// the returned reader; reading it fails if ctx ends first.
+// Logs returns the logs of a job as plain text, streamed as the server
+// writes them: the stored output or, with opts.Follow, also the output of
+// running attempts until the job is terminal. The caller must close the
+// returned reader. Reading it returns io.EOF at the end of the logs; any
+// other error means the response was cut (ctx ended, the server stopped,
+// the job was deleted) and the output read is incomplete.
 func (c *Client) Logs(ctx context.Context, id string, opts LogOptions) (io.ReadCloser, error) {
 	p, err := c.jobPath(id, "logs")
 	if err != nil {
@@ -204,6 +264,15 @@ func (c *Client) Logs(ctx context.Context, id string, opts LogOptions) (io.ReadC
 	}
 	if opts.Timestamps {
 		q.Set("timestamps", "true")
+	}
+	if opts.Follow {
+		q.Set("follow", "true")
+	}
+	if opts.Since != "" {
+		q.Set("since", opts.Since)
+	}
+	if opts.Tail != nil {
+		q.Set("tail", strconv.Itoa(*opts.Tail))
 	}
 	resp, err := c.send(ctx, http.MethodGet, p, q, nil, "text/plain")
 	if err != nil {
@@ -391,6 +460,11 @@ func (c *Client) do(ctx context.Context, method, escapedPath string, q url.Value
 // send sends a request and returns the response when its status is 2xx; for
 // any other status it closes the body and returns an *Error.
 func (c *Client) send(ctx context.Context, method, escapedPath string, q url.Values, body any, accept string) (*http.Response, error) {
+	return c.sendWith(ctx, method, escapedPath, q, body, accept, nil)
+}
+
+// sendWith is send with extra request headers.
+func (c *Client) sendWith(ctx context.Context, method, escapedPath string, q url.Values, body any, accept string, extra http.Header) (*http.Response, error) {
 	u := *c.base
 	u.RawPath = escapedPath
 	p, err := url.PathUnescape(escapedPath)
@@ -416,6 +490,9 @@ func (c *Client) send(ctx context.Context, method, escapedPath string, q url.Val
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", accept)
+	for k, vs := range extra {
+		req.Header[http.CanonicalHeaderKey(k)] = vs
+	}
 	if c.userAgent != "" {
 		req.Header.Set("User-Agent", c.userAgent)
 	}

@@ -185,6 +185,17 @@ func TestCalls(t *testing.T) {
 			wantReq: []seen{{Method: "GET", Path: "/v1/jobs", Query: "cursor=c1&label=a%3D1&label=b%3D2&limit=5&phase=Running"}},
 		},
 		{
+			name:    "list with the filters of a selector, a name, times and an order",
+			replies: []reply{{http.StatusOK, mustJSON(t, list)}},
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.ListJobs(ctx, ListOptions{Labels: map[string]string{"a": "1"}, Selector: "team!=x,!urgent", NamePrefix: "nightly-",
+					CreatedAfter: created, CreatedBefore: created.Add(90 * time.Minute).In(time.FixedZone("X", 3600)), Order: "asc"})
+			},
+			want: &list,
+			wantReq: []seen{{Method: "GET", Path: "/v1/jobs",
+				Query: "createdAfter=2025-01-02T03%3A04%3A05Z&createdBefore=2025-01-02T05%3A34%3A05%2B01%3A00&label=a%3D1&label=team%21%3Dx%2C%21urgent&namePrefix=nightly-&order=asc"}},
+		},
+		{
 			name:    "list without options",
 			replies: []reply{{http.StatusOK, `{"items":[]}`}},
 			call:    func(ctx context.Context, c *Client) (any, error) { return c.ListJobs(ctx, ListOptions{}) },
@@ -285,6 +296,21 @@ func TestCalls(t *testing.T) {
 			},
 			want:    "i2\n",
 			wantReq: []seen{{Method: "GET", Path: "/v1/jobs/j1/logs", Query: "index=2"}},
+		},
+		{
+			name:    "logs followed, since, tail",
+			replies: []reply{{http.StatusOK, "live\n"}},
+			call: func(ctx context.Context, c *Client) (any, error) {
+				rc, err := c.Logs(ctx, "j1", LogOptions{Follow: true, Since: "10m", Tail: ptr(0)})
+				if err != nil {
+					return nil, err
+				}
+				defer rc.Close()
+				b, err := io.ReadAll(rc)
+				return string(b), err
+			},
+			want:    "live\n",
+			wantReq: []seen{{Method: "GET", Path: "/v1/jobs/j1/logs", Query: "follow=true&since=10m&tail=0"}},
 		},
 		{
 			name:    "logs of one attempt of one index",

@@ -15,14 +15,31 @@ type AttemptKey struct {
 // Filter selects jobs in Store.ListJobs. Zero fields match everything.
 type Filter struct {
 	Phase Phase
-	// Labels must all be present with these values.
-	Labels map[string]string
+	// Selector must match the job's labels.
+	Selector Selector
+	// NamePrefix keeps the jobs whose name starts with it.
+	NamePrefix string
+	// CreatedAfter keeps the jobs created at or after it, CreatedBefore
+	// those created strictly before it, so that consecutive ranges neither
+	// overlap nor leave gaps. The zero time is no bound.
+	CreatedAfter, CreatedBefore time.Time
+	// Order is OrderDesc (newest first; also the zero value) or OrderAsc.
+	Order Order
 	// Limit caps the page size (default 100, at most 500).
 	Limit int
-	// Cursor is the opaque NextCursor of a previous page; anything else is
-	// EINVALID.
+	// Cursor is the opaque NextCursor of a previous page listed in the same
+	// Order; anything else is EINVALID.
 	Cursor string
 }
+
+// Order is the order of ListJobs, by creation.
+type Order string
+
+// Orders of Filter.Order.
+const (
+	OrderDesc Order = "desc"
+	OrderAsc  Order = "asc"
+)
 
 // SpecPatch holds the spec fields that may change after submission; nil
 // fields are left as they are.
@@ -31,7 +48,7 @@ type SpecPatch struct {
 	Suspend     *bool
 }
 
-// Page is one page of ListJobs, newest job first.
+// Page is one page of ListJobs, in the order the filter asked for.
 type Page struct {
 	Jobs       []*Job
 	NextCursor string
@@ -71,7 +88,10 @@ type Store interface {
 	GetJob(ctx context.Context, id string) (*Job, error)
 	// GetJobForSync is GetJob that also returns jobs being deleted.
 	GetJobForSync(ctx context.Context, id string) (*Job, error)
-	// ListJobs returns one page of jobs matching f, newest first.
+	// ListJobs returns one page of jobs matching f, in f.Order (newest
+	// first by default). Paging with NextCursor is stable under concurrent
+	// inserts: a page never repeats or skips a job that existed when the
+	// first page was read.
 	ListJobs(ctx context.Context, f Filter) (Page, error)
 	// UpdateStatus replaces the job's status, except its attempts, which
 	// are written with PutAttempt.

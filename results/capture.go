@@ -5,11 +5,14 @@
 // and stderr, keeps each line's Engine timestamp, caps the bytes kept per
 // attempt, and writes bounded chunks as it reads, so that memory use does not
 // depend on the size of the output.
+//
+// EngineReader and Splitter are the two parsers everything else shares: the
+// first turns the Engine's stream into line segments (Capture stores them,
+// and a live reader can relay them), the second turns stored chunks back
+// into the same segments (Renderer and the API's log writer use it).
 package results
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -65,7 +68,6 @@ var errFull = errors.New("log cap reached")
 // as an error, after the output before it was passed on.
 func Capture(src io.Reader, maxBytes int64, appendChunk AppendFunc) (Summary, error) {
 	c := &capture{budget: maxBytes, storeBudget: 4*maxBytes + chunkSize, appendChunk: appendChunk}
-	c.lineStart[jobs.Stdout], c.lineStart[jobs.Stderr] = true, true
 	err := c.demux(src)
 	if errors.Is(err, errFull) {
 		c.truncated = true
@@ -91,82 +93,32 @@ type capture struct {
 	seq    int
 	stream jobs.Stream
 	buf    []byte
-	// lineStart tells, per stream, whether the next message starts a line.
-	lineStart [3]bool
 }
 
-// demux reads frames: one byte of stream type, three zero bytes, a
-// big-endian uint32 length, then the payload.
+// demux stores the segments of src: the timestamp at the start of a line
+// (dropped on a segment that continues a line), then the text.
 func (c *capture) demux(src io.Reader) error {
-	var hdr [8]byte
-	payload := make([]byte, 0, 32<<10)
+	r := NewEngineReader(src)
 	for {
-		if _, err := io.ReadFull(src, hdr[:]); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				return fmt.Errorf("reading log stream: truncated frame header")
-			}
-			return fmt.Errorf("reading log stream: %w", err)
+		seg, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
 		}
-		size := binary.BigEndian.Uint32(hdr[4:])
-		if size > maxFrame {
-			return fmt.Errorf("reading log stream: frame of %d bytes exceeds %d", size, maxFrame)
-		}
-		if int(size) > cap(payload) {
-			payload = make([]byte, size)
-		}
-		payload = payload[:size]
-		if _, err := io.ReadFull(src, payload); err != nil {
-			return fmt.Errorf("reading log stream: truncated frame: %w", err)
-		}
-		var s jobs.Stream
-		switch hdr[0] {
-		case frameStdin, frameStdout:
-			s = jobs.Stdout
-		case frameStderr:
-			s = jobs.Stderr
-		case frameSystem:
-			return fmt.Errorf("error from the engine in the log stream: %s", bytes.TrimSpace(payload))
-		default:
-			return fmt.Errorf("reading log stream: unknown stream type %d", hdr[0])
-		}
-		if err := c.message(s, payload); err != nil {
+		if err != nil {
 			return err
 		}
-	}
-}
-
-// message stores one log message "<timestamp> <text>". The timestamp is
-// kept at the start of a line and dropped on a message that continues a
-// line; a message holding several lines gets the timestamp on each.
-func (c *capture) message(s jobs.Stream, msg []byte) error {
-	ts, text, ok := bytes.Cut(msg, []byte{' '})
-	if !ok {
-		// Not in the timestamped form: keep it as text.
-		ts, text = nil, msg
-	}
-	for len(text) > 0 {
-		line := text
-		if i := bytes.IndexByte(text, '\n'); i >= 0 {
-			line = text[:i+1]
-		}
-		text = text[len(line):]
-		if c.lineStart[s] && ts != nil {
-			if err := c.write(s, ts, false); err != nil {
+		if seg.Start && seg.Stamp != nil {
+			if err := c.write(seg.Stream, seg.Stamp, false); err != nil {
 				return err
 			}
-			if err := c.write(s, []byte{' '}, false); err != nil {
+			if err := c.write(seg.Stream, []byte{' '}, false); err != nil {
 				return err
 			}
 		}
-		if err := c.write(s, line, true); err != nil {
+		if err := c.write(seg.Stream, seg.Text, true); err != nil {
 			return err
 		}
-		c.lineStart[s] = line[len(line)-1] == '\n'
 	}
-	return nil
 }
 
 // write appends p to the current chunk; counted bytes are output bytes

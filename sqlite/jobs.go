@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -34,66 +32,87 @@ func notFound(id string) error {
 // modified. It returns ECONFLICT if a job with j.ID exists (even one being
 // deleted), and EINVALID if j.ID is empty or the phase is unknown.
 func (db *DB) CreateJob(ctx context.Context, j *jobs.Job) error {
-	if j.ID == "" {
-		return jobs.Errorf(jobs.EINVALID, "id: is required")
-	}
-	phase := j.Status.Phase
-	if phase == "" {
-		phase = jobs.PhasePending
-	}
-	if !phase.Valid() {
-		return jobs.Errorf(jobs.EINVALID, "status.phase: unknown phase %q", phase)
-	}
-	spec, err := encodeSpec(j.Spec)
+	enc, err := encodeJob(j)
 	if err != nil {
-		return fmt.Errorf("encoding spec of job %q: %w", j.ID, err)
-	}
-	status, err := encodeStatus(j.Status)
-	if err != nil {
-		return fmt.Errorf("encoding status of job %q: %w", j.ID, err)
-	}
-	records := make([]string, len(j.Status.Attempts))
-	for i, a := range j.Status.Attempts {
-		if records[i], err = encodeAttempt(a); err != nil {
-			return fmt.Errorf("encoding attempt %d/%d of job %q: %w", a.Index, a.Attempt, j.ID, err)
-		}
+		return err
 	}
 	return db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `
-			INSERT INTO jobs (id, name, created_at, phase, terminal, spec, status, cancel_requested, delete_requested)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO NOTHING`,
-			j.ID, j.Name, formatTime(j.CreatedAt), string(phase), phase.Terminal(), spec, status,
-			j.CancelRequested, j.DeleteRequested)
-		if err != nil {
-			return fmt.Errorf("inserting job %q: %w", j.ID, err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("inserting job %q: %w", j.ID, err)
-		}
-		if n == 0 {
-			return jobs.Errorf(jobs.ECONFLICT, "job %q already exists", j.ID)
-		}
-		seq, err := res.LastInsertId()
-		if err != nil {
-			return fmt.Errorf("inserting job %q: %w", j.ID, err)
-		}
-		for k, v := range j.Labels {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO job_labels (job_seq, key, value) VALUES (?, ?, ?)`, seq, k, v); err != nil {
-				return fmt.Errorf("inserting label %q of job %q: %w", k, j.ID, err)
-			}
-		}
-		for i, a := range j.Status.Attempts {
-			if _, err := tx.ExecContext(ctx, `
-				INSERT INTO attempts (job_seq, idx, attempt, removed, record) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (job_seq, idx, attempt) DO UPDATE SET removed = excluded.removed, record = excluded.record`,
-				seq, a.Index, a.Attempt, a.Removed, records[i]); err != nil {
-				return fmt.Errorf("inserting attempt %d/%d of job %q: %w", a.Index, a.Attempt, j.ID, err)
-			}
-		}
-		return nil
+		return insertJob(ctx, tx, j, enc)
 	})
+}
+
+// encodedJob holds the documents of a job, encoded before its transaction.
+type encodedJob struct {
+	phase    jobs.Phase
+	spec     string
+	status   string
+	attempts []string
+}
+
+// encodeJob checks and encodes what CreateJob stores of j.
+func encodeJob(j *jobs.Job) (encodedJob, error) {
+	if j.ID == "" {
+		return encodedJob{}, jobs.Errorf(jobs.EINVALID, "id: is required")
+	}
+	e := encodedJob{phase: j.Status.Phase}
+	if e.phase == "" {
+		e.phase = jobs.PhasePending
+	}
+	if !e.phase.Valid() {
+		return encodedJob{}, jobs.Errorf(jobs.EINVALID, "status.phase: unknown phase %q", e.phase)
+	}
+	var err error
+	if e.spec, err = encodeSpec(j.Spec); err != nil {
+		return encodedJob{}, fmt.Errorf("encoding spec of job %q: %w", j.ID, err)
+	}
+	if e.status, err = encodeStatus(j.Status); err != nil {
+		return encodedJob{}, fmt.Errorf("encoding status of job %q: %w", j.ID, err)
+	}
+	e.attempts = make([]string, len(j.Status.Attempts))
+	for i, a := range j.Status.Attempts {
+		if e.attempts[i], err = encodeAttempt(a); err != nil {
+			return encodedJob{}, fmt.Errorf("encoding attempt %d/%d of job %q: %w", a.Index, a.Attempt, j.ID, err)
+		}
+	}
+	return e, nil
+}
+
+// insertJob inserts j, encoded as enc, with its labels and attempts.
+func insertJob(ctx context.Context, tx *sql.Tx, j *jobs.Job, enc encodedJob) error {
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO jobs (id, name, created_at, phase, terminal, spec, status, cancel_requested, delete_requested)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`,
+		j.ID, j.Name, formatTime(j.CreatedAt), string(enc.phase), enc.phase.Terminal(), enc.spec, enc.status,
+		j.CancelRequested, j.DeleteRequested)
+	if err != nil {
+		return fmt.Errorf("inserting job %q: %w", j.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("inserting job %q: %w", j.ID, err)
+	}
+	if n == 0 {
+		return jobs.Errorf(jobs.ECONFLICT, "job %q already exists", j.ID)
+	}
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return fmt.Errorf("inserting job %q: %w", j.ID, err)
+	}
+	for k, v := range j.Labels {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO job_labels (job_seq, key, value) VALUES (?, ?, ?)`, seq, k, v); err != nil {
+			return fmt.Errorf("inserting label %q of job %q: %w", k, j.ID, err)
+		}
+	}
+	for i, a := range j.Status.Attempts {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO attempts (job_seq, idx, attempt, removed, record) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (job_seq, idx, attempt) DO UPDATE SET removed = excluded.removed, record = excluded.record`,
+			seq, a.Index, a.Attempt, a.Removed, enc.attempts[i]); err != nil {
+			return fmt.Errorf("inserting attempt %d/%d of job %q: %w", a.Index, a.Attempt, j.ID, err)
+		}
+	}
+	return nil
 }
 
 // GetJob returns the job with its labels and its attempts ordered by index
@@ -230,20 +249,28 @@ func loadDetails(ctx context.Context, q querier, seqs []int64, js []*jobs.Job) e
 }
 
 // ListJobs returns one page of the jobs matching f that are not being
-// deleted, newest first, with their labels and attempts, read in one
-// snapshot. f.Limit defaults to DefaultListLimit and is capped at
-// MaxListLimit. NextCursor is "" on the last page. Paging is keyset-based:
-// jobs created while a client pages through the list never shift its pages;
-// they appear only on a new first page.
+// deleted, in f.Order by creation (newest first by default), with their
+// labels and attempts, read in one snapshot. f.Limit defaults to
+// DefaultListLimit and is capped at MaxListLimit. NextCursor is "" on the
+// last page. Paging is keyset-based: jobs created while a client pages
+// through the list never shift its pages; newest first, they appear only on
+// a new first page; oldest first, on the last pages.
 //
-// It returns EINVALID, naming the field, for an unknown f.Phase or an
-// f.Cursor that is not a NextCursor of this store.
+// It returns EINVALID, naming the field, for an unknown f.Phase or f.Order,
+// or an f.Cursor that is not a NextCursor of this store for f.Order.
 func (db *DB) ListJobs(ctx context.Context, f jobs.Filter) (jobs.Page, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = DefaultListLimit
 	}
 	limit = min(limit, MaxListLimit)
+	order := f.Order
+	if order == "" {
+		order = jobs.OrderDesc
+	}
+	if order != jobs.OrderDesc && order != jobs.OrderAsc {
+		return jobs.Page{}, jobs.Errorf(jobs.EINVALID, "order: must be asc or desc, got %q", order)
+	}
 
 	// The query text is built from constant fragments only; every value
 	// is an argument.
@@ -257,21 +284,56 @@ func (db *DB) ListJobs(ctx context.Context, f jobs.Filter) (jobs.Page, error) {
 		args = append(args, string(f.Phase))
 	}
 	if f.Cursor != "" {
-		after, err := decodeCursor(f.Cursor)
+		after, err := decodeCursor(f.Cursor, order)
 		if err != nil {
 			return jobs.Page{}, err
 		}
-		where = append(where, "seq < ?")
+		if order == jobs.OrderAsc {
+			where = append(where, "seq > ?")
+		} else {
+			where = append(where, "seq < ?")
+		}
 		args = append(args, after)
 	}
-	// Sorted, so that equal filters give equal query texts.
-	for _, k := range slices.Sorted(maps.Keys(f.Labels)) {
-		where = append(where, "seq IN (SELECT job_seq FROM job_labels WHERE key = ? AND value = ?)")
-		args = append(args, k, f.Labels[k])
+	if f.NamePrefix != "" {
+		// instr rather than LIKE, which is case-insensitive and has
+		// wildcards to escape.
+		where = append(where, "instr(name, ?) = 1")
+		args = append(args, f.NamePrefix)
+	}
+	if !f.CreatedAfter.IsZero() {
+		where = append(where, "created_at >= ?")
+		args = append(args, formatTime(f.CreatedAfter))
+	}
+	if !f.CreatedBefore.IsZero() {
+		where = append(where, "created_at < ?")
+		args = append(args, formatTime(f.CreatedBefore))
+	}
+	for _, r := range f.Selector {
+		switch r.Op {
+		case jobs.SelectEquals:
+			where = append(where, "seq IN (SELECT job_seq FROM job_labels WHERE key = ? AND value = ?)")
+			args = append(args, r.Key, r.Value)
+		case jobs.SelectNotEquals:
+			where = append(where, "seq NOT IN (SELECT job_seq FROM job_labels WHERE key = ? AND value = ?)")
+			args = append(args, r.Key, r.Value)
+		case jobs.SelectExists:
+			where = append(where, "seq IN (SELECT job_seq FROM job_labels WHERE key = ?)")
+			args = append(args, r.Key)
+		case jobs.SelectNotExists:
+			where = append(where, "seq NOT IN (SELECT job_seq FROM job_labels WHERE key = ?)")
+			args = append(args, r.Key)
+		default:
+			return jobs.Page{}, jobs.Errorf(jobs.EINVALID, "label: unknown operator %q", r.Op)
+		}
 	}
 	// One more than the page tells whether there is a next page.
 	args = append(args, limit+1)
-	query := `SELECT ` + jobColumns + ` FROM jobs WHERE ` + strings.Join(where, " AND ") + ` ORDER BY seq DESC LIMIT ?`
+	dir := "DESC"
+	if order == jobs.OrderAsc {
+		dir = "ASC"
+	}
+	query := `SELECT ` + jobColumns + ` FROM jobs WHERE ` + strings.Join(where, " AND ") + ` ORDER BY seq ` + dir + ` LIMIT ?`
 
 	var (
 		page jobs.Page
@@ -292,7 +354,7 @@ func (db *DB) ListJobs(ctx context.Context, f jobs.Filter) (jobs.Page, error) {
 		}
 		if len(page.Jobs) > limit {
 			page.Jobs, seqs = page.Jobs[:limit], seqs[:limit]
-			page.NextCursor = encodeCursor(seqs[limit-1])
+			page.NextCursor = encodeCursor(seqs[limit-1], order)
 		}
 		return loadDetails(ctx, tx, seqs, page.Jobs)
 	})
@@ -302,21 +364,39 @@ func (db *DB) ListJobs(ctx context.Context, f jobs.Filter) (jobs.Page, error) {
 	return page, nil
 }
 
-// encodeCursor returns the cursor of the page after the job with seq.
-func encodeCursor(seq int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(seq, 10)))
+// ascCursorPrefix marks the cursors of oldest-first pages, so that a cursor
+// is not followed in the other order by mistake. Newest-first cursors have
+// no prefix, as before the order existed.
+const ascCursorPrefix = "a"
+
+// encodeCursor returns the cursor of the page after the job with seq, in
+// order.
+func encodeCursor(seq int64, order jobs.Order) string {
+	s := strconv.FormatInt(seq, 10)
+	if order == jobs.OrderAsc {
+		s = ascCursorPrefix + s
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(s))
 }
 
-// decodeCursor returns the seq encoded by encodeCursor, or EINVALID. Only the
-// exact strings encodeCursor returns are accepted.
-func decodeCursor(cursor string) (int64, error) {
+// decodeCursor returns the seq encoded by encodeCursor for order, or
+// EINVALID. Only the exact strings encodeCursor returns are accepted.
+func decodeCursor(cursor string, order jobs.Order) (int64, error) {
 	invalid := jobs.Errorf(jobs.EINVALID, "cursor: is not a cursor returned by a previous page")
 	b, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err != nil {
 		return 0, invalid
 	}
-	seq, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil || seq < 1 || encodeCursor(seq) != cursor {
+	text, asc := strings.CutPrefix(string(b), ascCursorPrefix)
+	if asc != (order == jobs.OrderAsc) {
+		other := jobs.OrderDesc
+		if asc {
+			other = jobs.OrderAsc
+		}
+		return 0, jobs.Errorf(jobs.EINVALID, "cursor: was returned for order=%s; keep the order of the first page", other)
+	}
+	seq, err := strconv.ParseInt(text, 10, 64)
+	if err != nil || seq < 1 || encodeCursor(seq, order) != cursor {
 		return 0, invalid
 	}
 	return seq, nil

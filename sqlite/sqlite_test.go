@@ -643,13 +643,19 @@ func TestListJobsFilters(t *testing.T) {
 		{"all, newest first, not the deleted one", jobs.Filter{}, []string{"j5", "j4", "j3", "j2", "j1"}},
 		{"phase", jobs.Filter{Phase: jobs.PhasePending}, []string{"j5", "j1"}},
 		{"phase without matches", jobs.Filter{Phase: jobs.PhaseCancelled}, []string{}},
-		{"one label", jobs.Filter{Labels: map[string]string{"team": "a"}}, []string{"j2", "j1"}},
-		{"all labels must match", jobs.Filter{Labels: map[string]string{"team": "a", "env": "prod"}}, []string{"j1"}},
-		{"label value differs", jobs.Filter{Labels: map[string]string{"team": "c"}}, []string{}},
-		{"label key missing", jobs.Filter{Labels: map[string]string{"owner": "a"}}, []string{}},
-		{"empty label value is not a wildcard", jobs.Filter{Labels: map[string]string{"team": ""}}, []string{}},
-		{"phase and label", jobs.Filter{Phase: jobs.PhasePending, Labels: map[string]string{"team": "b"}}, []string{"j5"}},
-		{"empty label map", jobs.Filter{Labels: map[string]string{}}, []string{"j5", "j4", "j3", "j2", "j1"}},
+		{"one label", jobs.Filter{Selector: sel(t, "team=a")}, []string{"j2", "j1"}},
+		{"all labels must match", jobs.Filter{Selector: sel(t, "team=a,env=prod")}, []string{"j1"}},
+		{"label value differs", jobs.Filter{Selector: sel(t, "team=c")}, []string{}},
+		{"label key missing", jobs.Filter{Selector: sel(t, "owner=a")}, []string{}},
+		{"empty label value is not a wildcard", jobs.Filter{Selector: sel(t, "team=")}, []string{}},
+		{"phase and label", jobs.Filter{Phase: jobs.PhasePending, Selector: sel(t, "team=b")}, []string{"j5"}},
+		{"empty selector", jobs.Filter{Selector: jobs.Selector{}}, []string{"j5", "j4", "j3", "j2", "j1"}},
+		{"not equal includes jobs without the label", jobs.Filter{Selector: sel(t, "team!=a")}, []string{"j5", "j4", "j3"}},
+		{"exists", jobs.Filter{Selector: sel(t, "env")}, []string{"j3", "j2", "j1"}},
+		{"does not exist", jobs.Filter{Selector: sel(t, "!env")}, []string{"j5", "j4"}},
+		{"equal and not equal", jobs.Filter{Selector: sel(t, "env=prod,team!=a")}, []string{"j3"}},
+		{"oldest first", jobs.Filter{Order: jobs.OrderAsc}, []string{"j1", "j2", "j3", "j4", "j5"}},
+		{"oldest first with a filter", jobs.Filter{Order: jobs.OrderAsc, Selector: sel(t, "team=b")}, []string{"j3", "j5"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			page, err := db.ListJobs(t.Context(), tc.filter)
@@ -751,7 +757,7 @@ func TestListJobsPaging(t *testing.T) {
 		{"page size 30", jobs.Filter{Limit: 30}, 9},
 		{"page size divides the total", jobs.Filter{Limit: 50}, 5},
 		{"page size 1", jobs.Filter{Limit: 1}, total},
-		{"label filter, page size 7", jobs.Filter{Limit: 7, Labels: map[string]string{"parity": "even"}}, 18},
+		{"label filter, page size 7", jobs.Filter{Limit: 7, Selector: sel(t, "parity=even")}, 18},
 		{"phase filter, page size 40", jobs.Filter{Limit: 40, Phase: jobs.PhaseRunning}, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -764,7 +770,7 @@ func TestListJobsPaging(t *testing.T) {
 					j.Status.Phase = jobs.PhaseRunning
 				}
 				create(t, db, j)
-				if i%2 == 0 || (tc.filter.Labels == nil && tc.filter.Phase == "") {
+				if i%2 == 0 || (tc.filter.Selector == nil && tc.filter.Phase == "") {
 					want = append([]string{j.ID}, want...)
 				}
 			}
@@ -1435,19 +1441,21 @@ func BenchmarkAppendLog(b *testing.B) {
 // FuzzDecodeCursor checks that any client-supplied cursor is either refused
 // with EINVALID or is exactly the encoding of a positive seq.
 func FuzzDecodeCursor(f *testing.F) {
-	for _, s := range []string{"", "MQ", "MQ==", "MTAw", "LTE", "!!", encodeCursor(1 << 62)} {
+	for _, s := range []string{"", "MQ", "MQ==", "MTAw", "LTE", "!!", "YTE", encodeCursor(1<<62, jobs.OrderDesc), encodeCursor(1<<62, jobs.OrderAsc)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, cursor string) {
-		seq, err := decodeCursor(cursor)
-		if err != nil {
-			if jobs.ErrorCode(err) != jobs.EINVALID {
-				t.Fatalf("decodeCursor(%q) error %v is not EINVALID", cursor, err)
+		for _, order := range []jobs.Order{jobs.OrderDesc, jobs.OrderAsc} {
+			seq, err := decodeCursor(cursor, order)
+			if err != nil {
+				if jobs.ErrorCode(err) != jobs.EINVALID {
+					t.Fatalf("decodeCursor(%q, %s) error %v is not EINVALID", cursor, order, err)
+				}
+				continue
 			}
-			return
-		}
-		if seq < 1 || encodeCursor(seq) != cursor {
-			t.Fatalf("decodeCursor(%q) = %d, which encodes as %q", cursor, seq, encodeCursor(seq))
+			if seq < 1 || encodeCursor(seq, order) != cursor {
+				t.Fatalf("decodeCursor(%q, %s) = %d, which encodes as %q", cursor, order, seq, encodeCursor(seq, order))
+			}
 		}
 	})
 }

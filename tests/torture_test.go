@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -74,12 +73,15 @@ func jobReq(cmd []string) types.CreateJobRequest {
 	return types.CreateJobRequest{Labels: map[string]string{"suite": "torture"}, JobSpec: types.JobSpec{Image: testImage, Command: cmd}}
 }
 
-// submitRetrying submits, retrying only while the server is down (the
-// connection is refused, so the request never reached it).
-func submitRetrying(ctx context.Context, c *client.Client, req types.CreateJobRequest) (*types.Job, error) {
+// submitRetrying submits with an Idempotency-Key and retries every failure
+// that is not the server's answer (refused or reset connections while it is
+// killed): the key makes a retry of a request that did reach the server
+// return the same job instead of a second one.
+func submitRetrying(ctx context.Context, c *client.Client, key string, req types.CreateJobRequest) (*types.Job, error) {
 	for {
-		j, err := c.CreateJob(ctx, req)
-		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) {
+		j, _, err := c.CreateJobWithKey(ctx, key, req)
+		var apiErr *client.Error
+		if err == nil || errors.As(err, &apiErr) || ctx.Err() != nil {
 			return j, err
 		}
 		select {
@@ -113,13 +115,14 @@ func TestTorture(t *testing.T) {
 		mu   sync.Mutex
 		jobs []submitted
 	)
-	rng := rand.New(rand.NewPCG(1, 2))
+	// One generator per goroutine: rand.Rand is not safe for concurrent use.
+	rng, submitRng := rand.New(rand.NewPCG(1, 2)), rand.New(rand.NewPCG(3, 4))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for i := range total {
 			k := tortureKinds[i%len(tortureKinds)]
-			j, err := submitRetrying(ctx, s.client, k.req())
+			j, err := submitRetrying(ctx, s.client, fmt.Sprintf("torture-%d", i), k.req())
 			if err != nil {
 				t.Errorf("submitting job %d: %v", i, err)
 				return
@@ -127,7 +130,7 @@ func TestTorture(t *testing.T) {
 			mu.Lock()
 			jobs = append(jobs, submitted{j.ID, k})
 			mu.Unlock()
-			time.Sleep(time.Duration(rng.IntN(120)) * time.Millisecond)
+			time.Sleep(time.Duration(submitRng.IntN(120)) * time.Millisecond)
 		}
 	}()
 

@@ -359,3 +359,55 @@ const (
 	CodeUnsupported = "unsupported_media_type"
 	CodeMethod      = "method_not_allowed"
 )
+
+// Request and response headers of the API.
+const (
+	// HeaderIdempotencyKey on POST /v1/jobs makes the submission
+	// idempotent: the same key with the same request returns the job the
+	// first submission created.
+	HeaderIdempotencyKey = "Idempotency-Key"
+	// HeaderIdempotentReplayed is "true" on a 200 answer of POST /v1/jobs
+	// that returned an existing job for its idempotency key.
+	HeaderIdempotentReplayed = "Idempotent-Replayed"
+	// HeaderLastEventID on GET /v1/events resumes the stream after the
+	// event with this ID, as Server-Sent Events clients send it.
+	HeaderLastEventID = "Last-Event-ID"
+)
+
+// Types of Event, also sent as the "event:" field of GET /v1/events.
+const (
+	EventJobCreated      = "job.created"
+	EventAttemptStarted  = "attempt.started"
+	EventAttemptFinished = "attempt.finished"
+	EventPhaseChanged    = "job.phase"
+	EventJobDeleted      = "job.deleted"
+	// EventReset says that events the client asked for are no longer
+	// kept: it must list the jobs again. Its ID is the last event ID at the
+	// time, after which the stream continues.
+	EventReset = "reset"
+)
+
+// Event is one event of GET /v1/events: the "data:" field of a Server-Sent
+// Event, whose "id:" field is ID and "event:" field is Type.
+type Event struct {
+	ID   int64     `json:"id"`
+	Type string    `json:"type"`
+	Time time.Time `json:"time"`
+	// JobID and Labels are those of the job the event is about; a reset
+	// has neither.
+	JobID  string            `json:"jobId,omitempty"`
+	Labels map[string]string `json:"labels,omitempty"`
+	// Phase is the job's phase (job events); Reason is the job's reason
+	// (job.phase) or the attempt's (attempt.finished).
+	Phase  string `json:"phase,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Index, Attempt and State are set on attempt events, ExitCode on an
+	// attempt.finished whose attempt has one.
+	Index    *int   `json:"index,omitempty"`
+	Attempt  *int   `json:"attempt,omitempty"`
+	State    string `json:"state,omitempty"`
+	ExitCode *int   `json:"exitCode,omitempty"`
+	// Message is a detail for people: the attempt's error, the job's
+	// status message, or what a reset means.
+	Message string `json:"message,omitempty"`
+}

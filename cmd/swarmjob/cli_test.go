@@ -50,6 +50,10 @@ func attempt(exitCode *int) types.Attempt {
 	return types.Attempt{Service: "svc", State: "failed", ExitCode: exitCode}
 }
 
+// followedStreams are the logs queries of run: it follows stdout and
+// stderr apart.
+var followedStreams = []string{"follow=true&stream=stderr", "follow=true&stream=stdout"}
+
 func TestRunExitCodes(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -70,7 +74,7 @@ func TestRunExitCodes(t *testing.T) {
 			wantStdout: "out\n",
 			wantStderr: "err\n",
 			wantWaits:  1,
-			wantLogs:   []string{"stream=stdout", "stream=stderr"},
+			wantLogs:   followedStreams,
 		},
 		{
 			name: "failed with exit code 3",
@@ -82,7 +86,7 @@ func TestRunExitCodes(t *testing.T) {
 			wantStdout: "out\n",
 			wantStderr: "err\nswarmjob: job job-1 Failed: BackoffLimitExceeded: attempt 0 exited with code 3\n",
 			wantWaits:  1,
-			wantLogs:   []string{"stream=stdout", "stream=stderr"},
+			wantLogs:   followedStreams,
 		},
 		{
 			name: "rejected without exit code",
@@ -92,7 +96,7 @@ func TestRunExitCodes(t *testing.T) {
 			wantCode:   125,
 			wantStderr: "swarmjob: job job-1 Failed: BackoffLimitExceeded: No such image: nope:latest\n",
 			wantWaits:  1,
-			wantLogs:   []string{"stream=stdout", "stream=stderr"},
+			wantLogs:   followedStreams,
 		},
 		{
 			name: "deadline exceeded",
@@ -104,7 +108,7 @@ func TestRunExitCodes(t *testing.T) {
 			wantStdout: "started\n",
 			wantStderr: "swarmjob: job job-1 Failed: DeadlineExceeded: job ran longer than 1s\n",
 			wantWaits:  1,
-			wantLogs:   []string{"stream=stdout", "stream=stderr"},
+			wantLogs:   followedStreams,
 		},
 		{
 			name:       "cancelled elsewhere before any attempt",
@@ -113,6 +117,7 @@ func TestRunExitCodes(t *testing.T) {
 			wantCode:   130,
 			wantStderr: "swarmjob: job job-1 Cancelled: cancelled by request\n",
 			wantWaits:  1,
+			wantLogs:   followedStreams,
 		},
 		{
 			name:       "detach prints the ID and does not wait",
@@ -127,7 +132,7 @@ func TestRunExitCodes(t *testing.T) {
 			wantStdout: "hi\n",
 			wantStderr: "swarmjob: job job-1 submitted\n",
 			wantWaits:  1,
-			wantLogs:   []string{"stream=stdout", "stream=stderr"},
+			wantLogs:   followedStreams,
 		},
 	}
 	for _, tt := range tests {
@@ -151,7 +156,8 @@ func TestRunExitCodes(t *testing.T) {
 			if calls.Waits != tt.wantWaits {
 				t.Errorf("server saw %d wait calls, want %d", calls.Waits, tt.wantWaits)
 			}
-			if diff := cmp.Diff(tt.wantLogs, calls.Queries); diff != "" {
+			// The two streams are requested concurrently.
+			if diff := cmp.Diff(tt.wantLogs, calls.Queries, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
 				t.Errorf("logs queries (-want +got):\n%s", diff)
 			}
 			if len(calls.Cancels) != 0 {
@@ -222,13 +228,19 @@ func TestRunInterrupted(t *testing.T) {
 	f, srv := newFakeAPI(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	f.onWait = cancel // Ctrl-C while the job runs
+	f.logs = map[string]string{"stdout": "started\n"}
+	f.onLogs = func() {
+		// Ctrl-C while the output streams, once both streams are asked for.
+		if len(f.calls().Queries) == 2 {
+			cancel()
+		}
+	}
 	code, stdout, stderr := runCLI(t, ctx, srv.URL, "run", "busybox", "sleep", "60")
 	if code != 130 {
 		t.Errorf("exit code = %d, want 130", code)
 	}
-	if stdout != "" {
-		t.Errorf("stdout = %q, want none", stdout)
+	if stdout != "" && stdout != "started\n" {
+		t.Errorf("stdout = %q, want at most the output streamed before the interrupt", stdout)
 	}
 	if want := "swarmjob: cancelled job job-1\n"; stderr != want {
 		t.Errorf("stderr = %q, want %q", stderr, want)
@@ -403,7 +415,15 @@ func TestLs(t *testing.T) {
 			name:        "quiet with filters",
 			args:        []string{"ls", "-q", "--phase", "Running", "--label", "b=2", "--label", "a=1", "--limit", "10"},
 			wantStdout:  "j1\nj2\njob-with-a-long-id\n",
-			wantQueries: []string{"label=a%3D1&label=b%3D2&limit=10&phase=Running"},
+			wantQueries: []string{"label=b%3D2%2Ca%3D1&limit=10&phase=Running"},
+		},
+		{
+			name: "selector, name, times and order",
+			args: []string{"ls", "-q", "--label", "team!=x,!urgent", "--name-prefix", "nightly-",
+				"--created-after", "2026-01-01T00:00:00Z", "--created-before", "2026-01-02T03:04:05+01:00", "--order", "asc"},
+			wantStdout: "j1\nj2\njob-with-a-long-id\n",
+			wantQueries: []string{"createdAfter=2026-01-01T00%3A00%3A00Z" +
+				"&createdBefore=2026-01-02T03%3A04%3A05%2B01%3A00&label=team%21%3Dx%2C%21urgent&namePrefix=nightly-&order=asc"},
 		},
 		{
 			name:        "one page says there is more",
@@ -621,7 +641,7 @@ func TestRootHelp(t *testing.T) {
 	if code != 0 || stderr != "" {
 		t.Errorf("exit code = %d, stderr %q; want 0 and none", code, stderr)
 	}
-	for _, sub := range []string{"serve", "run", "submit", "get", "ls", "logs", "results", "wait", "cancel", "suspend", "resume", "scale", "rm"} {
+	for _, sub := range []string{"serve", "run", "submit", "get", "ls", "logs", "results", "wait", "cancel", "suspend", "resume", "scale", "rm", "events"} {
 		if !strings.Contains(stdout, "\n  "+sub+" ") {
 			t.Errorf("help does not list %q:\n%s", sub, stdout)
 		}

@@ -41,6 +41,10 @@ type fakeAPI struct {
 	logs map[string]string
 	// onWait, when set, runs at the start of every wait call.
 	onWait func()
+	// onLogs, when set, runs at the start of every logs call.
+	onLogs func()
+	// logsDown makes every logs call answer 503.
+	logsDown bool
 	// pageSize pages GET /v1/jobs when positive.
 	pageSize int
 }
@@ -191,9 +195,23 @@ func (f *fakeAPI) logsHandler(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.queries = append(f.queries, r.URL.RawQuery)
 	text := f.logs[r.URL.Query().Get("stream")]
+	onLogs, running, down := f.onLogs, f.final == nil, f.logsDown
 	f.mu.Unlock()
+	if onLogs != nil {
+		onLogs()
+	}
+	if down {
+		f.writeError(w, http.StatusServiceUnavailable, types.CodeUnavailable, "server is shutting down")
+		return
+	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	fmt.Fprint(w, text)
+	if r.URL.Query().Get("follow") == "true" && running {
+		// A followed job that runs on: the response goes on until the
+		// client leaves.
+		http.NewResponseController(w).Flush()
+		<-r.Context().Done()
+	}
 }
 
 func (f *fakeAPI) cancel(w http.ResponseWriter, r *http.Request) {

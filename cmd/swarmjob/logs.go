@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/swarmjob/swarmjob/client"
@@ -12,16 +14,21 @@ type logsOptions struct {
 	index      int
 	attempt    int
 	timestamps bool
+	follow     bool
+	since      string
+	tail       int
 }
 
 func newLogsCmd(env *cliEnv) *cobra.Command {
 	var o logsOptions
 	cmd := &cobra.Command{
 		Use:   "logs [flags] ID",
-		Short: "Print the stored logs of a job",
-		Long: "Print the stored logs of a job on stdout, index by index and attempt by\n" +
-			"attempt. With --stream all, the job's stdout and stderr lines are interleaved\n" +
-			"in the order they were written.",
+		Short: "Print the logs of a job",
+		Long: "Print the logs of a job on stdout, index by index and attempt by attempt.\n" +
+			"With --stream all, the job's stdout and stderr lines are interleaved in the\n" +
+			"order they were written. Without --follow, only attempts that finished have\n" +
+			"output; with --follow, running attempts stream live and the command returns\n" +
+			"when the job is terminal.",
 		Args: exactlyOne("job ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch o.stream {
@@ -42,6 +49,19 @@ func newLogsCmd(env *cliEnv) *cobra.Command {
 				}
 				opts.Attempt = &o.attempt
 			}
+			opts.Follow = o.follow
+			if o.since != "" {
+				if err := checkSince(o.since); err != nil {
+					return err
+				}
+				opts.Since = o.since
+			}
+			if cmd.Flags().Changed("tail") {
+				if o.tail < 0 {
+					return usageErrorf("--tail: must not be negative, got %d", o.tail)
+				}
+				opts.Tail = &o.tail
+			}
 			c, err := env.client()
 			if err != nil {
 				return err
@@ -54,5 +74,20 @@ func newLogsCmd(env *cliEnv) *cobra.Command {
 	f.IntVar(&o.index, "index", 0, "completion index (default: every index)")
 	f.IntVar(&o.attempt, "attempt", 0, "attempt number, of --index when given (default: every attempt)")
 	f.BoolVar(&o.timestamps, "timestamps", false, "prefix each line with its time")
+	f.BoolVarP(&o.follow, "follow", "f", false, "stream output while the job runs, until it is terminal")
+	f.StringVar(&o.since, "since", "", "only lines written since an RFC 3339 time or for a duration such as 10m")
+	f.IntVar(&o.tail, "tail", 0, "only the last N lines (default: all)")
 	return cmd
+}
+
+// checkSince accepts what the server accepts as ?since: an RFC 3339 time,
+// or a non-negative duration before now.
+func checkSince(v string) error {
+	if _, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		return nil
+	}
+	return usageErrorf("--since: must be an RFC 3339 time such as 2026-11-26T08:00:00Z or a duration such as 10m, got %q", v)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -14,11 +15,15 @@ import (
 
 // lsOptions are the flags of swarmjob ls.
 type lsOptions struct {
-	phase  string
-	labels kvFlag
-	limit  int
-	all    bool
-	quiet  bool
+	phase         string
+	selectors     []string
+	namePrefix    string
+	createdAfter  string
+	createdBefore string
+	order         string
+	limit         int
+	all           bool
+	quiet         bool
 }
 
 func newLsCmd(env *cliEnv) *cobra.Command {
@@ -27,26 +32,74 @@ func newLsCmd(env *cliEnv) *cobra.Command {
 		Use:     "ls [flags]",
 		Aliases: []string{"list"},
 		Short:   "List jobs",
-		Long: "List jobs, one page of --limit jobs unless --all follows the server's\n" +
-			"cursors to the last page.",
+		Long: "List jobs, newest first unless --order asc, one page of --limit jobs unless\n" +
+			"--all follows the server's cursors to the last page. --label takes a label\n" +
+			"selector: key=value, key!=value (other value or no such label), key (has\n" +
+			"the label) and !key (has not), comma-separated; all must hold. The times of\n" +
+			"--created-after (inclusive) and --created-before (exclusive) are RFC 3339\n" +
+			"times or durations back from now, such as 2h.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.limit < 0 {
 				return usageErrorf("--limit: must not be negative, got %d", o.limit)
 			}
-			return listJobs(cmd.Context(), env, o)
+			opts, err := o.listOptions(env.now())
+			if err != nil {
+				return err
+			}
+			return listJobs(cmd.Context(), env, o, opts)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.phase, "phase", "", "only jobs in this phase: Pending, Running, Suspended, Succeeded, Failed or Cancelled")
-	f.Var(&o.labels, "label", "only jobs with this label (repeatable)")
+	f.StringArrayVar(&o.selectors, "label", nil, "only jobs matching this label selector, such as team=data,env!=dev (repeatable)")
+	f.StringVar(&o.namePrefix, "name-prefix", "", "only jobs whose name starts with this")
+	f.StringVar(&o.createdAfter, "created-after", "", "only jobs created at or after this time (RFC 3339, or a duration ago such as 2h)")
+	f.StringVar(&o.createdBefore, "created-before", "", "only jobs created before this time (RFC 3339, or a duration ago)")
+	f.StringVar(&o.order, "order", "desc", "desc (newest first) or asc (oldest first)")
 	f.IntVar(&o.limit, "limit", 0, "jobs per page (0 = server default)")
 	f.BoolVar(&o.all, "all", false, "list every page")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only job IDs")
 	return cmd
 }
 
-func listJobs(ctx context.Context, env *cliEnv, o lsOptions) error {
+// listOptions turns the flags into the options of ListJobs; times given as
+// durations count back from now.
+func (o lsOptions) listOptions(now time.Time) (client.ListOptions, error) {
+	opts := client.ListOptions{Phase: o.phase, Selector: strings.Join(o.selectors, ","), NamePrefix: o.namePrefix, Limit: o.limit}
+	switch o.order {
+	case "desc":
+	case "asc":
+		opts.Order = o.order
+	default:
+		return client.ListOptions{}, usageErrorf("--order: must be asc or desc, got %q", o.order)
+	}
+	var err error
+	if opts.CreatedAfter, err = parseTimeFlag("--created-after", o.createdAfter, now); err != nil {
+		return client.ListOptions{}, err
+	}
+	if opts.CreatedBefore, err = parseTimeFlag("--created-before", o.createdBefore, now); err != nil {
+		return client.ListOptions{}, err
+	}
+	return opts, nil
+}
+
+// parseTimeFlag reads an RFC 3339 time or a duration back from now; "" is
+// the zero time.
+func parseTimeFlag(flag, v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, usageErrorf("%s: must be an RFC 3339 time such as 2026-01-02T15:04:05Z or a duration such as 2h, got %q", flag, v)
+}
+
+func listJobs(ctx context.Context, env *cliEnv, o lsOptions, opts client.ListOptions) error {
 	c, err := env.client()
 	if err != nil {
 		return err
@@ -56,7 +109,6 @@ func listJobs(ctx context.Context, env *cliEnv, o lsOptions) error {
 		fmt.Fprintln(tw, "ID\tNAME\tPHASE\tATTEMPTS\tAGE\tREASON")
 	}
 	now := env.now()
-	opts := client.ListOptions{Phase: o.phase, Labels: o.labels.m, Limit: o.limit}
 	seen := map[string]bool{}
 	for {
 		list, err := c.ListJobs(ctx, opts)

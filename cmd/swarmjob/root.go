@@ -147,6 +147,7 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 		newResumeCmd(env),
 		newScaleCmd(env),
 		newRmCmd(env),
+		newEventsCmd(env),
 	)
 	markUsageErrors(root)
 	return root

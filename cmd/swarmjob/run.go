@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -48,9 +49,10 @@ func newRunCmd(env *cliEnv) *cobra.Command {
 	var o runOptions
 	cmd := &cobra.Command{
 		Use:   "run [flags] IMAGE [ARGS...]",
-		Short: "Submit a job, print its output and exit with its exit code",
-		Long: "Submit a job, wait until it finishes, print its stdout and stderr, and exit\n" +
-			"with its exit code, like docker run. Exit codes: 0 when it succeeded; when it\n" +
+		Short: "Submit a job, stream its output and exit with its exit code",
+		Long: "Submit a job, stream its stdout to stdout and its stderr to stderr while it\n" +
+			"runs, attempt after attempt, and exit with its exit code once it finished,\n" +
+			"like docker run. Exit codes: 0 when it succeeded; when it\n" +
 			"failed, the exit code of its last failed attempt; 124 when its deadline\n" +
 			"passed; 125 when it failed without an exit code (for example a missing\n" +
 			"image); 130 when it was cancelled. Ctrl-C cancels the job unless --detach is\n" +
@@ -194,6 +196,9 @@ func runJob(ctx context.Context, env *cliEnv, req types.CreateJobRequest, detach
 		env.errorf("job %s is suspended; it starts once resumed: swarmjob resume %s", job.ID, job.ID)
 	}
 
+	// The output streams while the job runs; both streams end once the job
+	// is terminal. Then the wait returns at once with the final job.
+	streamErr := streamOutput(ctx, c, job.ID, env.stdout, env.stderr)
 	final, err := c.WaitTerminal(ctx, job.ID)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -211,22 +216,29 @@ func runJob(ctx context.Context, env *cliEnv, req types.CreateJobRequest, detach
 		return &exitError{code: exitInterrupted}
 	}
 
-	if len(final.Status.Attempts) > 0 {
-		for _, s := range []struct {
-			stream string
-			w      io.Writer
-		}{{"stdout", env.stdout}, {"stderr", env.stderr}} {
-			if err := copyLogs(ctx, c, final.ID, client.LogOptions{Stream: s.stream}, s.w); err != nil {
-				if ctx.Err() != nil {
-					return &exitError{code: exitInterrupted}
-				}
-				// The job's result decides the exit code; missing
-				// output is reported but does not hide it.
-				env.errorf("fetching %s of job %s: %v", s.stream, final.ID, err)
-			}
-		}
+	if streamErr != nil {
+		// The job's result decides the exit code; missing output is
+		// reported but does not hide it.
+		env.errorf("output of job %s is incomplete (%v); the stored output: swarmjob logs %s", final.ID, streamErr, final.ID)
 	}
 	return jobResult(env, final)
+}
+
+// streamOutput copies the job's stdout to stdout and its stderr to stderr
+// as the job writes them, with two followed logs requests, until the job
+// is terminal. It returns the first error of either stream, such as a
+// response cut by a server restart or ctx ending.
+func streamOutput(ctx context.Context, c *client.Client, id string, stdout, stderr io.Writer) error {
+	errs := make(chan error, 2)
+	for _, s := range []struct {
+		stream string
+		w      io.Writer
+	}{{"stdout", stdout}, {"stderr", stderr}} {
+		go func() {
+			errs <- copyLogs(ctx, c, id, client.LogOptions{Stream: s.stream, Follow: true}, s.w)
+		}()
+	}
+	return cmp.Or(<-errs, <-errs)
 }
 
 // copyLogs writes a job's logs selected by opts to w.

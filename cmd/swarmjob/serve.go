@@ -18,6 +18,7 @@ import (
 
 	"github.com/swarmjob/swarmjob/api"
 	"github.com/swarmjob/swarmjob/controller"
+	"github.com/swarmjob/swarmjob/events"
 	"github.com/swarmjob/swarmjob/gc"
 	"github.com/swarmjob/swarmjob/jobs"
 	"github.com/swarmjob/swarmjob/results"
@@ -36,6 +37,7 @@ type serveOptions struct {
 	gcInterval  time.Duration
 	retainAge   time.Duration
 	retainCount int
+	eventRet    time.Duration
 	nodeLost    time.Duration
 	logLevel    string
 	logFormat   string
@@ -67,6 +69,7 @@ func newServeCmd(env *cliEnv) *cobra.Command {
 	f.DurationVar(&o.nodeLost, "node-lost-grace", 30*time.Second, "how long a node may be down before the attempts on it are lost and replaced")
 	f.DurationVar(&o.retainAge, "retention-age", 0, "delete finished jobs and their results this long after they finished (0: keep; a job's ttlSecondsAfterFinished wins)")
 	f.IntVar(&o.retainCount, "retention-count", 0, "keep at most this many finished jobs, deleting the oldest (0: no limit)")
+	f.DurationVar(&o.eventRet, "event-retention", jobs.DefaultEventRetention, "how long events are kept for clients of /v1/events that reconnect")
 	f.DurationVar(&o.gcInterval, "gc-interval", 30*time.Second, "interval between garbage collection passes")
 	f.DurationVar(&o.orphanGrace, "orphan-grace", time.Minute, "age after which a managed service no job accounts for is removed")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -88,6 +91,8 @@ func (o serveOptions) validate() error {
 		return usageErrorf("--node-lost-grace: must be positive")
 	case o.retainAge < 0 || o.retainCount < 0:
 		return usageErrorf("--retention-age and --retention-count must not be negative")
+	case o.eventRet <= 0:
+		return usageErrorf("--event-retention: must be positive")
 	case o.gcInterval <= 0:
 		return usageErrorf("--gc-interval: must be positive")
 	case o.orphanGrace < 0:
@@ -145,15 +150,21 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 		return err
 	}
 	hub := &jobs.Hub{}
+	// One events stream: the controller, the collector and the API record
+	// into it, and the API serves it.
+	eventLog := events.NewRecorder(store, log)
 	ctrl := controller.NewController(controller.Config{
 		Engine: engine, Instance: instance, Store: store, Hub: hub, Logger: log,
 		PollFast: o.pollFast, PollSlow: o.pollSlow, Resync: o.resync, MaxLogBytes: o.maxLogBytes,
-		NodeLostGrace: o.nodeLost,
+		NodeLostGrace: o.nodeLost, Events: eventLog,
 	})
 	collector := gc.New(gc.Config{Engine: engine, Instance: instance, Store: store, Logger: log, Grace: o.orphanGrace, Interval: o.gcInterval,
-		Expirer: store, RetentionAge: o.retainAge, RetentionCount: o.retainCount})
+		Expirer: store, RetentionAge: o.retainAge, RetentionCount: o.retainCount, Events: eventLog})
+	pruner := gc.NewPruner(gc.PrunerConfig{Store: store, Events: o.eventRet, Logger: log})
 	srv := api.NewServer(api.Config{
-		Store: store, Hub: hub, Enqueuer: ctrl, Logger: log,
+		Store: store, Hub: hub, Enqueuer: ctrl, Logger: log, Events: eventLog,
+		// Followed logs relay running attempts from the Engine.
+		LiveLogs: engine,
 		Ready: func(ctx context.Context) error {
 			if err := store.Ping(ctx); err != nil {
 				return fmt.Errorf("store: %w", err)
@@ -189,6 +200,7 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 		}
 	})
 	wg.Go(func() { collector.Run(runCtx) })
+	wg.Go(func() { pruner.Run(runCtx) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(ln) }()
 	log.Info("swarmjob serving", "addr", ln.Addr().String(), "data_dir", o.dataDir, "instance", instance)

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/swarmjob/swarmjob/api/types"
+)
+
+func TestLogsFollowSinceTail(t *testing.T) {
+	tests := []struct {
+		name      string
+		args      []string
+		wantQuery string
+	}{
+		{"follow", []string{"logs", "-f", "j1"}, "follow=true&stream=all"},
+		{"long follow, since a duration, tail", []string{"logs", "--follow", "--since", "10m", "--tail", "5", "j1"}, "follow=true&since=10m&stream=all&tail=5"},
+		{"since a time, tail 0", []string{"logs", "--since", "2026-11-26T08:00:00Z", "--tail", "0", "j1"}, "since=2026-11-26T08%3A00%3A00Z&stream=all&tail=0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, srv := newFakeAPI(t)
+			f.addJob(types.Job{ID: "j1"})
+			f.final = &types.JobStatus{Phase: types.PhaseSucceeded}
+			f.logs = map[string]string{"all": "o\n"}
+			code, stdout, stderr := runCLI(t, t.Context(), srv.URL, tt.args...)
+			if code != 0 || stdout != "o\n" {
+				t.Fatalf("exit code = %d, stdout %q, stderr %q", code, stdout, stderr)
+			}
+			if diff := cmp.Diff([]string{tt.wantQuery}, f.calls().Queries); diff != "" {
+				t.Errorf("logs query (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLogsUsageErrors(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		wantStderr string
+	}{
+		{"since neither a time nor a duration", []string{"logs", "--since", "yesterday", "j1"},
+			"swarmjob: --since: must be an RFC 3339 time such as 2026-11-26T08:00:00Z or a duration such as 10m, got \"yesterday\"\nRun 'swarmjob logs --help' for usage.\n"},
+		{"negative since", []string{"logs", "--since", "-5m", "j1"},
+			"swarmjob: --since: must be an RFC 3339 time such as 2026-11-26T08:00:00Z or a duration such as 10m, got \"-5m\"\nRun 'swarmjob logs --help' for usage.\n"},
+		{"negative tail", []string{"logs", "--tail", "-1", "j1"},
+			"swarmjob: --tail: must not be negative, got -1\nRun 'swarmjob logs --help' for usage.\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, srv := newFakeAPI(t)
+			code, _, stderr := runCLI(t, t.Context(), srv.URL, tt.args...)
+			if code != 2 || stderr != tt.wantStderr {
+				t.Errorf("exit code %d, stderr %q; want 2, %q", code, stderr, tt.wantStderr)
+			}
+			if q := f.calls().Queries; len(q) != 0 {
+				t.Errorf("server saw %v, want nothing", q)
+			}
+		})
+	}
+}
+
+// When the output cannot be streamed, run still waits and exits with the
+// job's code, and says where the output is.
+func TestRunReportsIncompleteOutput(t *testing.T) {
+	f, srv := newFakeAPI(t)
+	f.final = &types.JobStatus{Phase: types.PhaseSucceeded, Attempts: []types.Attempt{attempt(ptr(0))}}
+	f.logsDown = true
+	code, stdout, stderr := runCLI(t, t.Context(), srv.URL, "run", "busybox")
+	if code != 0 || stdout != "" {
+		t.Errorf("exit code %d, stdout %q; want 0 and none", code, stdout)
+	}
+	want := "swarmjob: output of job job-1 is incomplete (server is shutting down); the stored output: swarmjob logs job-1\n"
+	if stderr != want {
+		t.Errorf("stderr = %q, want %q", stderr, want)
+	}
+}
