@@ -233,7 +233,11 @@ func (c *Controller) consumeEvents(ctx context.Context, res client.EventsResult)
 			if id := m.Actor.Attributes[LabelJob]; id != "" {
 				c.Enqueue(id)
 			}
-			c.observer.Kick()
+			if m.Action == "die" {
+				c.observer.Burst()
+			} else {
+				c.observer.Kick()
+			}
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moby/moby/api/types/swarm"
@@ -77,6 +78,8 @@ type observer struct {
 	onChange func(jobID string)
 
 	kick chan struct{}
+	// burstUntil (unix nanos) ends the current burst of fast polls.
+	burstUntil atomic.Int64
 
 	mu      sync.RWMutex
 	current *snapshot
@@ -111,6 +114,21 @@ func (o *observer) Kick() {
 	case o.kick <- struct{}{}:
 	default:
 	}
+}
+
+// burstWindow and burstInterval: after a container of ours dies, the
+// manager records the task's end ~100 ms later, so the observer polls at
+// burstInterval for burstWindow instead of waiting for the next tick.
+const (
+	burstWindow   = 400 * time.Millisecond
+	burstInterval = 25 * time.Millisecond
+)
+
+// Burst polls now and then every burstInterval for burstWindow. It never
+// blocks.
+func (o *observer) Burst() {
+	o.burstUntil.Store(o.now().Add(burstWindow).UnixNano())
+	o.Kick()
 }
 
 // job returns the latest observation of a job's attempts and the time it was
@@ -191,6 +209,9 @@ func (o *observer) run(ctx context.Context) {
 			next = o.fast
 		default:
 			failures = 0
+		}
+		if err == nil && o.now().UnixNano() < o.burstUntil.Load() {
+			next = min(next, burstInterval)
 		}
 		timer.Reset(next)
 	}
