@@ -40,6 +40,7 @@ func specFromWire(in types.JobSpec) (jobs.Spec, error) {
 		FailurePolicy:        failurePolicyFromWire(in.FailurePolicy),
 		SuccessPolicy:        successPolicyFromWire(in.SuccessPolicy),
 		Networks:             slices.Clone(in.Networks),
+		Mounts:               mountsFromWire(in.Mounts),
 	}
 	if c := in.Completions; c != nil {
 		if *c < 1 {
@@ -151,6 +152,28 @@ func successPolicyFromWire(p *types.SuccessPolicy) *jobs.SuccessPolicy {
 	return out
 }
 
+func mountsFromWire(ms []types.Mount) []jobs.Mount {
+	if ms == nil {
+		return nil
+	}
+	out := make([]jobs.Mount, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, jobs.Mount{Type: jobs.MountType(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+	}
+	return out
+}
+
+func mountsToWire(ms []jobs.Mount) []types.Mount {
+	if ms == nil {
+		return nil
+	}
+	out := make([]types.Mount, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, types.Mount{Type: string(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+	}
+	return out
+}
+
 func amountsFromWire(a *types.ResourceAmounts) jobs.ResourceAmounts {
 	if a == nil {
 		return jobs.ResourceAmounts{}
@@ -165,6 +188,7 @@ func jobToWire(j *jobs.Job) types.Job {
 	return types.Job{
 		ID:        j.ID,
 		Name:      j.Name,
+		Tenant:    j.Tenant,
 		Labels:    maps.Clone(j.Labels),
 		CreatedAt: j.CreatedAt,
 		Spec:      specToWire(j.Spec),
@@ -206,6 +230,7 @@ func specToWire(s jobs.Spec) types.JobSpec {
 		},
 		Suspend:  ptrTo(s.Suspend),
 		Networks: slices.Clone(s.Networks),
+		Mounts:   mountsToWire(s.Mounts),
 	}
 	if s.ActiveDeadlineSeconds != 0 {
 		out.ActiveDeadlineSeconds = ptrTo(s.ActiveDeadlineSeconds)
@@ -341,6 +366,7 @@ func eventToWire(e jobs.Event) types.Event {
 		Type:     string(e.Type),
 		Time:     e.Time,
 		JobID:    e.JobID,
+		Tenant:   e.Tenant,
 		Labels:   maps.Clone(e.Labels),
 		Phase:    string(e.Phase),
 		Reason:   e.Reason,

@@ -10,8 +10,8 @@ import (
 )
 
 // httpStatus is the one mapping from error codes to HTTP statuses. Codes are
-// those of package jobs, plus the two that only HTTP has (wrong media type,
-// wrong method). Unknown codes are internal errors.
+// those of package jobs, plus the three that only HTTP has (wrong media
+// type, wrong method, rate limited). Unknown codes are internal errors.
 func httpStatus(code string) int {
 	switch code {
 	case jobs.EINVALID:
@@ -24,6 +24,12 @@ func httpStatus(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case jobs.EUNAVAIL:
 		return http.StatusServiceUnavailable
+	case jobs.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case jobs.EFORBIDDEN, jobs.EPOLICY:
+		return http.StatusForbidden
+	case types.CodeRateLimited:
+		return http.StatusTooManyRequests
 	case types.CodeUnsupported:
 		return http.StatusUnsupportedMediaType
 	case types.CodeMethod:
@@ -51,6 +57,15 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Any("err", err))
+	}
+	if status == http.StatusUnauthorized {
+		// RFC 6750: every 401 says which scheme to use; a token that was
+		// sent and refused is an invalid_token.
+		challenge := `Bearer realm="swarmjob"`
+		if r.Header.Get("Authorization") != "" {
+			challenge += `, error="invalid_token"`
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
 	}
 	s.writeJSON(w, r, status, types.ErrorResponse{Error: types.ErrorBody{Code: code, Message: msg}})
 }

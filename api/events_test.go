@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/swarmjob/swarmjob/api/types"
+	"github.com/swarmjob/swarmjob/auth"
 	"github.com/swarmjob/swarmjob/events"
 	"github.com/swarmjob/swarmjob/jobs"
 )
@@ -44,7 +45,7 @@ func newEventsEnv(t *testing.T, opts ...func(*Config)) *eventsEnv {
 	ev.cancelAll = cancel
 	ev.http = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() { ev.handlerDone <- r.URL.Path }()
-		ev.srv.Handler().ServeHTTP(w, r)
+		withAdminToken(ev.srv.Handler()).ServeHTTP(w, r)
 	}))
 	ev.http.Config.BaseContext = func(net.Listener) context.Context { return base }
 	ev.http.Start()
@@ -213,7 +214,8 @@ func TestEventsLiveDelivery(t *testing.T) {
 
 	created := ev.createJob(`{"name":"n","labels":{"team":"a"},"image":"busybox"}`)
 	_, e := s.nextEvent()
-	want := types.Event{ID: 2, Type: types.EventJobCreated, Time: testNow, JobID: created.ID, Labels: map[string]string{"team": "a"}, Phase: types.PhasePending}
+	want := types.Event{ID: 2, Type: types.EventJobCreated, Time: testNow, JobID: created.ID, Tenant: auth.DefaultTenant,
+		Labels: map[string]string{"team": "a"}, Phase: types.PhasePending}
 	if diff := cmp.Diff(want, e); diff != "" {
 		t.Errorf("job.created (-want +got):\n%s", diff)
 	}

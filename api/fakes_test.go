@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/swarmjob/swarmjob/auth"
 	"github.com/swarmjob/swarmjob/jobs"
 )
 
@@ -73,6 +74,7 @@ func cloneJob(j *jobs.Job) *jobs.Job {
 	c.Spec.Args = slices.Clone(j.Spec.Args)
 	c.Spec.Env = maps.Clone(j.Spec.Env)
 	c.Spec.Networks = slices.Clone(j.Spec.Networks)
+	c.Spec.Mounts = slices.Clone(j.Spec.Mounts)
 	c.Spec.Placement.Constraints = slices.Clone(j.Spec.Placement.Constraints)
 	c.Spec.BackoffLimitPerIndex = clonePtr(j.Spec.BackoffLimitPerIndex)
 	c.Spec.MaxFailedIndexes = clonePtr(j.Spec.MaxFailedIndexes)
@@ -141,6 +143,9 @@ func (f *fakeStore) ListJobs(_ context.Context, flt jobs.Filter) (jobs.Page, err
 			continue
 		}
 		if flt.Phase != "" && j.Status.Phase != flt.Phase {
+			continue
+		}
+		if flt.Tenant != "" && j.Tenant != flt.Tenant {
 			continue
 		}
 		if !flt.Selector.Matches(j.Labels) || !strings.HasPrefix(j.Name, flt.NamePrefix) {
@@ -404,4 +409,60 @@ func (e *fakeEnqueuer) enqueued() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return slices.Clone(e.ids)
+}
+
+// fakeTokens is an in-memory auth.TokenStore.
+type fakeTokens struct {
+	mu     sync.Mutex
+	tokens map[string]auth.Token
+	order  []string
+}
+
+var _ auth.TokenStore = (*fakeTokens)(nil)
+
+func newFakeTokens() *fakeTokens { return &fakeTokens{tokens: make(map[string]auth.Token)} }
+
+func (f *fakeTokens) CreateToken(_ context.Context, t auth.Token) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.tokens[t.ID]; ok {
+		return jobs.Errorf(jobs.ECONFLICT, "token %q exists", t.ID)
+	}
+	t.Scopes = slices.Clone(t.Scopes)
+	f.tokens[t.ID] = t
+	f.order = append(f.order, t.ID)
+	return nil
+}
+
+func (f *fakeTokens) GetToken(_ context.Context, id string) (auth.Token, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.tokens[id]
+	if !ok {
+		return auth.Token{}, jobs.Errorf(jobs.ENOTFOUND, "token %q not found", id)
+	}
+	t.Scopes = slices.Clone(t.Scopes)
+	return t, nil
+}
+
+func (f *fakeTokens) ListTokens(context.Context) ([]auth.Token, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []auth.Token
+	for _, id := range f.order {
+		if t, ok := f.tokens[id]; ok {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeTokens) DeleteToken(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.tokens[id]; !ok {
+		return jobs.Errorf(jobs.ENOTFOUND, "token %q not found", id)
+	}
+	delete(f.tokens, id)
+	return nil
 }

@@ -48,6 +48,10 @@ func FuzzDecodeCreateJob(f *testing.F) {
 		`{"image":"busybox","completionMode":"Indexed","completions":3,"successPolicy":{"rules":[{"succeededIndexes":"2-1"}]}}`,
 		`{"image":"busybox","failurePolicy":{"rules":[{"action":"Count","onReasons":["Failed"],"onExitCodes":{"operator":"In","values":[1]}}]}}`,
 		`{"image":"busybox","backoffLimit":2147483647,"attemptDeadlineSeconds":0}`,
+		`{"image":"busybox","mounts":[{"type":"bind","source":"/var/run//docker.sock/","target":"/s","readOnly":true},` +
+			`{"type":"volume","source":"a_v","target":"/v"},{"type":"tmpfs","target":"/t"}]}`,
+		`{"image":"busybox","mounts":[{"type":"npipe","source":"x","target":"/a/../b"},{"type":"tmpfs","target":"/b/"}]}`,
+		`{"image":"busybox","labels":{"a":"‮"},"name":"j​"}`,
 	} {
 		f.Add([]byte(seed))
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/swarmjob/swarmjob/api/types"
+	"github.com/swarmjob/swarmjob/auth"
 	"github.com/swarmjob/swarmjob/jobs"
 )
 
@@ -24,6 +25,8 @@ const eventWriteTimeout = 30 * time.Second
 
 // eventQuery is the parsed request of GET /v1/events.
 type eventQuery struct {
+	// who may see the events: a tenant sees its own jobs' events only.
+	who auth.Principal
 	// after is the ID of the last event the client saw; hasAfter tells
 	// whether it gave one (Last-Event-ID or ?since) at all.
 	after    int64
@@ -58,14 +61,15 @@ func parseEventQuery(r *http.Request) (eventQuery, error) {
 }
 
 func (q eventQuery) matches(e jobs.Event) bool {
-	return (q.jobID == "" || e.JobID == q.jobID) && q.selector.Matches(e.Labels)
+	return q.who.CanSee(e.Tenant) && (q.jobID == "" || e.JobID == q.jobID) && q.selector.Matches(e.Labels)
 }
 
 // handleEvents serves GET /v1/events as Server-Sent Events: each event is
 // sent with "id:" (its ID), "event:" (its type) and "data:" (a types.Event
 // as JSON). Without a position it starts with the next event; with
 // Last-Event-ID or ?since it first replays every kept event after that ID,
-// page by page. When events after that ID are no longer kept, or the ID is
+// page by page. A tenant's token is sent the events of its own jobs only; an
+// admin's, every event. When events after that ID are no longer kept, or the ID is
 // unknown, it sends one "reset" event instead, whose ID is the last event's,
 // and continues from there. ?job and ?label filter the events sent.
 //
@@ -84,6 +88,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	q.who = requestPrincipal(r)
 	ctx := r.Context()
 	var reset *types.Event
 	after, err := s.eventLog.LastEventID(ctx)

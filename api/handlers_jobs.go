@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/swarmjob/swarmjob/api/types"
+	"github.com/swarmjob/swarmjob/auth"
 	"github.com/swarmjob/swarmjob/jobs"
 )
 
@@ -31,13 +32,21 @@ func (s *Server) handleCreateJob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	tenant := requestPrincipal(r).Tenant
 	job := &jobs.Job{
 		ID:        s.newID(),
 		Name:      req.Name,
+		Tenant:    tenant,
 		Labels:    req.Labels,
 		CreatedAt: s.now().UTC(),
 		Spec:      req.Spec,
 		Status:    jobs.Status{Phase: jobs.PhasePending},
+	}
+	// The policy may fill in limits: on the job's copy of the spec, so
+	// that the idempotency hash stays that of the request.
+	if err := s.policy.Apply(tenant, &job.Spec); err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	existing, err := s.storeJob(r.Context(), job, key, req)
 	if err != nil {
@@ -53,7 +62,7 @@ func (s *Server) handleCreateJob(w http.ResponseWriter, r *http.Request) {
 	// Before the controller hears of the job, so that job.created comes
 	// before the job's other events.
 	s.events.Record(r.Context(), jobs.Event{Time: job.CreatedAt, Type: jobs.EventJobCreated, JobID: job.ID,
-		Labels: job.Labels, Phase: job.Status.Phase})
+		Tenant: job.Tenant, Labels: job.Labels, Phase: job.Status.Phase})
 	s.enqueuer.Enqueue(job.ID)
 	w.Header().Set("Location", "/v1/jobs/"+url.PathEscape(job.ID))
 	s.writeJSON(w, r, http.StatusCreated, jobToWire(job))
@@ -76,6 +85,11 @@ func (s *Server) handleListJobs(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	// A tenant lists its own jobs, whatever it asks for; an admin lists
+	// every tenant's, or the one of ?tenant=.
+	if p := requestPrincipal(r); !p.Admin() {
+		f.Tenant = p.Tenant
 	}
 	page, err := s.store.ListJobs(r.Context(), f)
 	if err != nil {
@@ -130,6 +144,12 @@ func parseListFilter(q url.Values) (jobs.Filter, error) {
 		f.Limit = n
 	}
 	f.Cursor = q.Get("cursor")
+	if t := q.Get("tenant"); t != "" {
+		if err := auth.ValidateTenant(t); err != nil {
+			return jobs.Filter{}, err
+		}
+		f.Tenant = t
+	}
 	return f, nil
 }
 
@@ -188,7 +208,12 @@ func (s *Server) handleDeleteJob(w http.ResponseWriter, r *http.Request) {
 
 // requestCancel flags the job, wakes the controller to act on the flag, and
 // wakes the job's waiters, who see the job as it is now (404 once deleted).
+// The job must be one the request's principal can see: its tenant never
+// changes, so the check before the write holds for the write.
 func (s *Server) requestCancel(ctx context.Context, id string, del bool) (*jobs.Job, error) {
+	if _, err := s.getJob(ctx, id); err != nil {
+		return nil, err
+	}
 	job, err := s.store.RequestCancel(ctx, id, del)
 	if jobs.IsNotFound(err) {
 		return nil, jobNotFound(id)
@@ -201,7 +226,11 @@ func (s *Server) requestCancel(ctx context.Context, id string, del bool) (*jobs.
 	return job, nil
 }
 
-// getJob reads a job, with the API's one not-found message.
+// getJob reads a job that the principal of ctx may see, with the API's one
+// not-found message. Another tenant's job is not found, exactly as a job
+// that does not exist, so that IDs reveal nothing across tenants; so is
+// every job for a ctx without a principal. Every route naming a job reads
+// it through here first.
 func (s *Server) getJob(ctx context.Context, id string) (*jobs.Job, error) {
 	job, err := s.store.GetJob(ctx, id)
 	if jobs.IsNotFound(err) {
@@ -209,6 +238,9 @@ func (s *Server) getJob(ctx context.Context, id string) (*jobs.Job, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if p, _ := auth.FromContext(ctx); !p.CanSee(job.Tenant) {
+		return nil, jobNotFound(id)
 	}
 	return job, nil
 }

@@ -69,6 +69,11 @@ func (s *Server) patchSpec(ctx context.Context, id, verb string, p jobs.SpecPatc
 	if job.Status.Phase.Terminal() {
 		return nil, jobs.Errorf(jobs.ECONFLICT, "job %q is %s; a finished job cannot be %s", id, job.Status.Phase, verb)
 	}
+	if p.Parallelism != nil {
+		if err := s.policy.CheckParallelism(job.Tenant, *p.Parallelism); err != nil {
+			return nil, err
+		}
+	}
 	job, err = s.store.PatchSpec(ctx, id, p)
 	if jobs.IsNotFound(err) {
 		return nil, jobNotFound(id)

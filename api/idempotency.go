@@ -45,11 +45,24 @@ func (s *Server) storeJob(ctx context.Context, job *jobs.Job, key string, req cr
 	if err != nil {
 		return nil, err
 	}
+	// Keys are per tenant: the same key of two tenants names two jobs, and
+	// one tenant's key neither conflicts with nor returns another's job.
+	// Tenant names hold no '/'.
+	scoped := job.Tenant + "/" + key
 	existing, _, err := s.idem.CreateJobIdempotent(ctx, job, jobs.IdempotencyKey{
-		Key:         key,
+		Key:         scoped,
 		RequestHash: hash,
 		NotBefore:   job.CreatedAt.Add(-jobs.IdempotencyKeyTTL),
 	})
+	if err == nil && existing != nil && existing.Tenant != job.Tenant {
+		// Unreachable with per-tenant keys; never hand out another
+		// tenant's job.
+		return nil, jobs.IdempotencyConflict(key)
+	}
+	if jobs.ErrorMessage(err) == jobs.ErrorMessage(jobs.IdempotencyConflict(scoped)) {
+		// The client knows its key without the tenant.
+		return nil, jobs.IdempotencyConflict(key)
+	}
 	return existing, err
 }
 

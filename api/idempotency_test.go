@@ -167,7 +167,7 @@ func TestIdempotencyKeyErrors(t *testing.T) {
 				req.Header.Add("Idempotency-Key", k)
 			}
 			rec := httptest.NewRecorder()
-			e.srv.Handler().ServeHTTP(rec, req)
+			withAdminToken(e.srv.Handler()).ServeHTTP(rec, req)
 			wantError(t, rec, http.StatusBadRequest, types.CodeInvalid, tt.want)
 			if got := e.enq.enqueued(); len(got) != 0 {
 				t.Errorf("enqueued %v after a refused submit", got)

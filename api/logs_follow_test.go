@@ -34,7 +34,7 @@ func newFollowEnv(t *testing.T, opts ...func(*Config)) *followEnv {
 	live := newFakeLive()
 	e := newTestEnv(t, append([]func(*Config){func(c *Config) { c.LiveLogs = live }}, opts...)...)
 	base, stop := context.WithCancelCause(context.Background())
-	ts := httptest.NewUnstartedServer(e.srv.Handler())
+	ts := httptest.NewUnstartedServer(withAdminToken(e.srv.Handler()))
 	ts.Config.BaseContext = func(net.Listener) context.Context { return base }
 	ts.Start()
 	t.Cleanup(func() {

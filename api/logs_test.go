@@ -126,7 +126,7 @@ func TestJobLogsAbortsOnFailureMidStream(t *testing.T) {
 	e := newTestEnv(t)
 	putLogFixture(t, e)
 	e.store.setFail("ReadLogs", errors.New("database is locked"))
-	ts := httptest.NewServer(e.srv.Handler())
+	ts := httptest.NewServer(withAdminToken(e.srv.Handler()))
 	defer ts.Close()
 
 	resp, err := ts.Client().Get(ts.URL + "/v1/jobs/j/logs")

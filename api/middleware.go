@@ -17,6 +17,9 @@ import (
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	// tokenID and tenant are those of the request's token, for the
+	// request log; never the token itself.
+	tokenID, tenant string
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -58,7 +61,9 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", status),
-				slog.Duration("duration", time.Since(start)))
+				slog.Duration("duration", time.Since(start)),
+				slog.String("token", sw.tokenID),
+				slog.String("tenant", sw.tenant))
 		}()
 		next.ServeHTTP(sw, r)
 	})

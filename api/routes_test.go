@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/swarmjob/swarmjob/api/types"
+	"github.com/swarmjob/swarmjob/auth"
 	"github.com/swarmjob/swarmjob/jobs"
 )
 
@@ -135,8 +137,12 @@ func TestRequestLog(t *testing.T) {
 			got = append(got, r)
 		}
 	}
-	want := []map[string]any{{"level": "DEBUG", "msg": "http request", "method": "GET", "path": "/v1/jobs/nope", "status": float64(404)}}
+	want := []map[string]any{{"level": "DEBUG", "msg": "http request", "method": "GET", "path": "/v1/jobs/nope", "status": float64(404),
+		"token": auth.BootstrapTokenID, "tenant": auth.DefaultTenant}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("request log (-want +got):\n%s", diff)
+	}
+	if strings.Contains(e.logs.String(), testAdminToken) {
+		t.Error("the log holds the token")
 	}
 }

@@ -19,7 +19,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/swarmjob/swarmjob/auth"
 	"github.com/swarmjob/swarmjob/jobs"
+	"github.com/swarmjob/swarmjob/policy"
 )
 
 // Defaults of Config.
@@ -27,6 +29,11 @@ const (
 	DefaultMaxBodyBytes = 1 << 20
 	DefaultMaxWait      = 10 * time.Minute
 )
+
+// MaxHeaderBytes is what the http.Server in front of the handler should
+// allow for a request's header (http.Server.MaxHeaderBytes): a bearer token
+// and the few headers the API reads fit many times over.
+const MaxHeaderBytes = 64 << 10
 
 // DefaultWaitTimeout is the wait of GET /v1/jobs/{id}/wait without ?timeout.
 const DefaultWaitTimeout = 30 * time.Second
@@ -106,6 +113,32 @@ type Config struct {
 	// EventHeartbeat is the interval of keep-alive comments on
 	// GET /v1/events. Default: DefaultEventHeartbeat.
 	EventHeartbeat time.Duration
+
+	// Tokens keeps the API tokens: they authenticate requests, and the
+	// /v1/tokens routes manage them. AdminToken, when not empty, is the
+	// bootstrap admin token (tenant auth.DefaultTenant), which is not in
+	// Tokens. One of the two is required unless InsecureNoAuth is set;
+	// without Tokens, the /v1/tokens routes answer 503.
+	Tokens     auth.TokenStore
+	AdminToken string
+	// InsecureNoAuth turns authentication off: every request acts as the
+	// bootstrap admin, without a token. For local development only: anyone
+	// who reaches the listener can run any container the policy allows.
+	InsecureNoAuth bool
+	// Policy is what new jobs must follow, per tenant. Default:
+	// policy.Default().
+	Policy *policy.Policy
+	// RateLimit is the sustained requests per second allowed per token
+	// (per client address for requests whose token fails, and for every
+	// request when InsecureNoAuth is set), RateBurst the requests allowed
+	// at once above it; beyond them a request gets 429 with Retry-After.
+	// A RateLimit of 0 means DefaultRateLimit, below 0 no limit; a
+	// RateBurst below 1 means DefaultRateBurst.
+	RateLimit float64
+	RateBurst int
+	// MaxStreams caps the events streams, logs and waits one token has open
+	// at once (429 beyond). 0 means DefaultMaxStreams, below 0 no cap.
+	MaxStreams int
 }
 
 // Server is the HTTP API. It holds no per-request state; its handler is safe
@@ -130,17 +163,29 @@ type Server struct {
 	// cannot.
 	idem jobs.IdempotentStore
 
+	auth   *auth.Authenticator
+	tokens auth.TokenStore
+	noAuth bool
+	policy *policy.Policy
+	limits *limiters
+	open   *counters
+
 	handler http.Handler
 }
 
 // NewServer returns a Server for cfg, with defaults filled in. It panics if
-// cfg.Store or cfg.Enqueuer is nil, as both are wiring errors.
+// cfg.Store or cfg.Enqueuer is nil, or if neither cfg.Tokens nor
+// cfg.AdminToken is set without cfg.InsecureNoAuth, as these are wiring
+// errors.
 func NewServer(cfg Config) *Server {
 	if cfg.Store == nil {
 		panic("api: Config.Store is nil")
 	}
 	if cfg.Enqueuer == nil {
 		panic("api: Config.Enqueuer is nil")
+	}
+	if cfg.Tokens == nil && cfg.AdminToken == "" && !cfg.InsecureNoAuth {
+		panic("api: no Config.Tokens nor Config.AdminToken, and Config.InsecureNoAuth is not set")
 	}
 	s := &Server{
 		store:    cfg.Store,
@@ -186,7 +231,24 @@ func NewServer(cfg Config) *Server {
 	if s.maxWait <= 0 {
 		s.maxWait = DefaultMaxWait
 	}
-	s.handler = s.logRequests(s.recoverPanics(s.jsonMuxErrors(s.routes())))
+	s.auth = auth.NewAuthenticator(cfg.Tokens, cfg.AdminToken, s.now)
+	s.tokens, s.noAuth = cfg.Tokens, cfg.InsecureNoAuth
+	if s.policy = cfg.Policy; s.policy == nil {
+		s.policy = policy.Default()
+	}
+	limit, burst := cfg.RateLimit, cfg.RateBurst
+	if limit == 0 {
+		limit = DefaultRateLimit
+	}
+	if burst < 1 {
+		burst = DefaultRateBurst
+	}
+	s.limits = newLimiters(limit, burst, time.Now)
+	s.open = &counters{max: cfg.MaxStreams}
+	if s.open.max == 0 {
+		s.open.max = DefaultMaxStreams
+	}
+	s.handler = s.logRequests(s.recoverPanics(s.authenticate(s.limit(s.jsonMuxErrors(s.routes())))))
 	return s
 }
 
@@ -194,21 +256,27 @@ func NewServer(cfg Config) *Server {
 // included. It is the same value on every call.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// routes is the route table of the API: every route is here.
+// routes is the route table of the API: every route is here, with the scope
+// its token needs. Only the routes of anonymousPaths have none.
 func (s *Server) routes() *http.ServeMux {
+	const read, write, admin = auth.ScopeJobsRead, auth.ScopeJobsWrite, auth.ScopeAdmin
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/jobs", s.handleCreateJob)
-	mux.HandleFunc("GET /v1/jobs", s.handleListJobs)
-	mux.HandleFunc("GET /v1/jobs/{id}", s.handleGetJob)
-	mux.HandleFunc("PATCH /v1/jobs/{id}", s.handlePatchJob)
-	mux.HandleFunc("DELETE /v1/jobs/{id}", s.handleDeleteJob)
-	mux.HandleFunc("GET /v1/jobs/{id}/logs", s.handleJobLogs)
-	mux.HandleFunc("GET /v1/jobs/{id}/results", s.handleJobResults)
-	mux.HandleFunc("GET /v1/jobs/{id}/wait", s.handleWaitJob)
-	mux.HandleFunc("POST /v1/jobs/{id}/cancel", s.handleCancelJob)
-	mux.HandleFunc("POST /v1/jobs/{id}/suspend", s.handleSuspendJob)
-	mux.HandleFunc("POST /v1/jobs/{id}/resume", s.handleResumeJob)
-	mux.HandleFunc("GET /v1/events", s.handleEvents)
+	mux.Handle("POST /v1/jobs", s.need(write, s.handleCreateJob))
+	mux.Handle("GET /v1/jobs", s.need(read, s.handleListJobs))
+	mux.Handle("GET /v1/jobs/{id}", s.need(read, s.handleGetJob))
+	mux.Handle("PATCH /v1/jobs/{id}", s.need(write, s.handlePatchJob))
+	mux.Handle("DELETE /v1/jobs/{id}", s.need(write, s.handleDeleteJob))
+	mux.Handle("GET /v1/jobs/{id}/logs", s.need(read, s.streams(s.handleJobLogs)))
+	mux.Handle("GET /v1/jobs/{id}/results", s.need(read, s.handleJobResults))
+	mux.Handle("GET /v1/jobs/{id}/wait", s.need(read, s.streams(s.handleWaitJob)))
+	mux.Handle("POST /v1/jobs/{id}/cancel", s.need(write, s.handleCancelJob))
+	mux.Handle("POST /v1/jobs/{id}/suspend", s.need(write, s.handleSuspendJob))
+	mux.Handle("POST /v1/jobs/{id}/resume", s.need(write, s.handleResumeJob))
+	mux.Handle("GET /v1/events", s.need(read, s.streams(s.handleEvents)))
+	mux.Handle("POST /v1/tokens", s.need(admin, s.handleCreateToken))
+	mux.Handle("GET /v1/tokens", s.need(admin, s.handleListTokens))
+	mux.Handle("DELETE /v1/tokens/{id}", s.need(admin, s.handleDeleteToken))
+	mux.HandleFunc("GET /v1/openapi.json", s.handleOpenAPI)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	return mux

@@ -22,14 +22,19 @@ import (
 // testNow is the fixed clock of every test server.
 var testNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
+// testAdminToken is the bootstrap admin token of every test server; e.do
+// sends it unless the request names its own Authorization header.
+const testAdminToken = "test-admin-token-0123456789"
+
 // testEnv is a Server wired to fakes.
 type testEnv struct {
-	t     *testing.T
-	srv   *Server
-	store *fakeStore
-	enq   *fakeEnqueuer
-	hub   *jobs.Hub
-	logs  *syncBuffer
+	t      *testing.T
+	srv    *Server
+	store  *fakeStore
+	tokens *fakeTokens
+	enq    *fakeEnqueuer
+	hub    *jobs.Hub
+	logs   *syncBuffer
 }
 
 // newTestEnv returns a server on fakes whose IDs are job-1, job-2, … and
@@ -37,20 +42,23 @@ type testEnv struct {
 func newTestEnv(t *testing.T, opts ...func(*Config)) *testEnv {
 	t.Helper()
 	e := &testEnv{
-		t:     t,
-		store: newFakeStore(),
-		enq:   &fakeEnqueuer{},
-		hub:   &jobs.Hub{},
-		logs:  &syncBuffer{},
+		t:      t,
+		store:  newFakeStore(),
+		tokens: newFakeTokens(),
+		enq:    &fakeEnqueuer{},
+		hub:    &jobs.Hub{},
+		logs:   &syncBuffer{},
 	}
 	var mu sync.Mutex
 	n := 0
 	cfg := Config{
-		Store:    e.store,
-		Hub:      e.hub,
-		Enqueuer: e.enq,
-		Logger:   slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:      func() time.Time { return testNow.In(time.FixedZone("X", 3600)) },
+		Store:      e.store,
+		Tokens:     e.tokens,
+		AdminToken: testAdminToken,
+		Hub:        e.hub,
+		Enqueuer:   e.enq,
+		Logger:     slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now:        func() time.Time { return testNow.In(time.FixedZone("X", 3600)) },
 		NewID: func() string {
 			mu.Lock()
 			defer mu.Unlock()
@@ -65,7 +73,9 @@ func newTestEnv(t *testing.T, opts ...func(*Config)) *testEnv {
 	return e
 }
 
-// do serves one request in-process. hdr holds header name, value pairs.
+// do serves one request in-process. hdr holds header name, value pairs. It
+// authenticates with testAdminToken unless hdr names Authorization, whose
+// value "" sends none.
 func (e *testEnv) do(method, target, body string, hdr ...string) *httptest.ResponseRecorder {
 	e.t.Helper()
 	var rd io.Reader
@@ -73,12 +83,27 @@ func (e *testEnv) do(method, target, body string, hdr ...string) *httptest.Respo
 		rd = strings.NewReader(body)
 	}
 	req := httptest.NewRequest(method, target, rd)
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	if req.Header.Get("Authorization") == "" {
+		req.Header.Del("Authorization")
 	}
 	rec := httptest.NewRecorder()
 	e.srv.Handler().ServeHTTP(rec, req)
 	return rec
+}
+
+// withAdminToken authenticates requests to h with testAdminToken, unless
+// they carry their own Authorization header.
+func withAdminToken(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" {
+			r.Header.Set("Authorization", "Bearer "+testAdminToken)
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // createJob submits body and fails the test unless it is accepted.
@@ -137,6 +162,13 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+// String returns everything written so far.
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // records returns the JSON log records written so far.
 func (b *syncBuffer) records(t *testing.T) []map[string]any {
 	t.Helper()
@@ -180,6 +212,10 @@ func TestHTTPStatus(t *testing.T) {
 		{jobs.EINTERNAL, http.StatusInternalServerError},
 		{types.CodeUnsupported, http.StatusUnsupportedMediaType},
 		{types.CodeMethod, http.StatusMethodNotAllowed},
+		{jobs.EUNAUTHORIZED, http.StatusUnauthorized},
+		{jobs.EFORBIDDEN, http.StatusForbidden},
+		{jobs.EPOLICY, http.StatusForbidden},
+		{types.CodeRateLimited, http.StatusTooManyRequests},
 		{"something_else", http.StatusInternalServerError},
 	}
 	for _, tt := range tests {
@@ -194,8 +230,10 @@ func TestHTTPStatus(t *testing.T) {
 // The domain codes go on the wire as they are, so they must be the codes
 // the wire types document.
 func TestErrorCodesMatchWireCodes(t *testing.T) {
-	got := []string{jobs.EINVALID, jobs.ENOTFOUND, jobs.ECONFLICT, jobs.ETOOLARGE, jobs.EINTERNAL, jobs.EUNAVAIL}
-	want := []string{types.CodeInvalid, types.CodeNotFound, types.CodeConflict, types.CodeTooLarge, types.CodeInternal, types.CodeUnavailable}
+	got := []string{jobs.EINVALID, jobs.ENOTFOUND, jobs.ECONFLICT, jobs.ETOOLARGE, jobs.EINTERNAL, jobs.EUNAVAIL,
+		jobs.EUNAUTHORIZED, jobs.EFORBIDDEN, jobs.EPOLICY}
+	want := []string{types.CodeInvalid, types.CodeNotFound, types.CodeConflict, types.CodeTooLarge, types.CodeInternal, types.CodeUnavailable,
+		types.CodeUnauthorized, types.CodeForbidden, types.CodePolicyViolation}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("jobs codes differ from api/types codes (-want +got):\n%s", diff)
 	}
@@ -206,8 +244,9 @@ func TestNewServerPanicsWithoutDependencies(t *testing.T) {
 		name string
 		cfg  Config
 	}{
-		{"no store", Config{Enqueuer: &fakeEnqueuer{}}},
-		{"no enqueuer", Config{Store: newFakeStore()}},
+		{"no store", Config{Enqueuer: &fakeEnqueuer{}, AdminToken: testAdminToken}},
+		{"no enqueuer", Config{Store: newFakeStore(), AdminToken: testAdminToken}},
+		{"no authentication", Config{Store: newFakeStore(), Enqueuer: &fakeEnqueuer{}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -44,7 +44,7 @@ func startWait(ctx context.Context, e *testEnv, target string) <-chan *httptest.
 	req := httptest.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	go func() {
 		rec := httptest.NewRecorder()
-		e.srv.Handler().ServeHTTP(rec, req)
+		withAdminToken(e.srv.Handler()).ServeHTTP(rec, req)
 		done <- rec
 	}()
 	return done

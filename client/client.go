@@ -42,6 +42,8 @@ type Client struct {
 	base      *url.URL
 	hc        *http.Client
 	userAgent string
+	// token is sent as a bearer token; never logged or put in errors.
+	token string
 	// minWaitCall is a field so tests can shorten it.
 	minWaitCall time.Duration
 }
@@ -54,6 +56,14 @@ type Option func(*Client)
 // it should exceed the longest wait timeout used.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) { c.hc = hc }
+}
+
+// WithToken makes the Client authenticate every request with the bearer
+// token: a token from POST /v1/tokens, or the server's admin token. Use https
+// to any server that is not on the same machine, or the token travels in
+// clear text.
+func WithToken(token string) Option {
+	return func(c *Client) { c.token = token }
 }
 
 // WithUserAgent sets the User-Agent header of every request.
@@ -99,6 +109,14 @@ type Error struct {
 
 // Error returns the server's message, which names the offending field or job.
 func (e *Error) Error() string { return e.Message }
+
+// IsUnauthorized reports whether err is, or wraps, an *Error for a request
+// without a valid token (HTTP 401): none was given, or it is unknown,
+// expired or deleted.
+func IsUnauthorized(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.StatusCode == http.StatusUnauthorized
+}
 
 // IsNotFound reports whether err is, or wraps, an *Error for an unknown job
 // or route (HTTP 404).
@@ -411,6 +429,36 @@ func (c *Client) DeleteJob(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, p, nil, nil, nil)
 }
 
+// CreateToken makes a token (POST /v1/tokens; the Client's token needs the
+// admin scope). The returned Secret is shown this once: the server keeps
+// only its hash.
+func (c *Client) CreateToken(ctx context.Context, req types.CreateTokenRequest) (*types.CreatedToken, error) {
+	var t types.CreatedToken
+	if err := c.do(ctx, http.MethodPost, c.path("v1", "tokens"), nil, req, &t); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// ListTokens lists the tokens, without their secrets (GET /v1/tokens;
+// admin).
+func (c *Client) ListTokens(ctx context.Context) (*types.TokenList, error) {
+	var l types.TokenList
+	if err := c.do(ctx, http.MethodGet, c.path("v1", "tokens"), nil, nil, &l); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// DeleteToken deletes a token, which stops working at once
+// (DELETE /v1/tokens/{id}; admin).
+func (c *Client) DeleteToken(ctx context.Context, id string) error {
+	if id == "" || id == "." || id == ".." {
+		return fmt.Errorf("invalid token ID %q", id)
+	}
+	return c.do(ctx, http.MethodDelete, c.path("v1", "tokens", id), nil, nil, nil)
+}
+
 // Ready returns nil when the server reports itself ready (GET /readyz): its
 // store is open and its engine is a reachable Swarm manager.
 func (c *Client) Ready(ctx context.Context) error {
@@ -495,6 +543,9 @@ func (c *Client) sendWith(ctx context.Context, method, escapedPath string, q url
 	}
 	if c.userAgent != "" {
 		req.Header.Set("User-Agent", c.userAgent)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

@@ -82,6 +82,7 @@ func serviceSpec(instance string, j *jobs.Job, index, attempt int) swarm.Service
 				User:    s.User,
 				// Container labels let Engine container events name the job.
 				Labels: maps.Clone(labels),
+				Mounts: containerMounts(s.Mounts),
 			},
 			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionNone},
 		},

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/swarm"
 
 	"github.com/swarmjob/swarmjob/jobs"
@@ -57,6 +58,23 @@ func TestServiceSpec(t *testing.T) {
 				}
 				s.TaskTemplate.Placement = &swarm.Placement{Constraints: []string{"node.role==manager"}}
 				s.TaskTemplate.Networks = []swarm.NetworkAttachmentConfig{{Target: "jobs-net"}}
+				return s
+			},
+		},
+		{
+			name: "mounts",
+			spec: jobs.Spec{Image: "img:1", Mounts: []jobs.Mount{
+				{Type: jobs.MountBind, Source: "/srv/data", Target: "/data", ReadOnly: true},
+				{Type: jobs.MountVolume, Source: "a_cache", Target: "/cache"},
+				{Type: jobs.MountTmpfs, Target: "/tmp"},
+			}},
+			want: func() swarm.ServiceSpec {
+				s := base()
+				s.TaskTemplate.ContainerSpec.Mounts = []mount.Mount{
+					{Type: mount.TypeBind, Source: "/srv/data", Target: "/data", ReadOnly: true},
+					{Type: mount.TypeVolume, Source: "a_cache", Target: "/cache"},
+					{Type: mount.TypeTmpfs, Target: "/tmp"},
+				}
 				return s
 			},
 		},

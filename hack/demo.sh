@@ -9,6 +9,10 @@ BIN=bin/swarmjob
 DATA=${SWARMJOB_DATA_DIR:-./data}
 LISTEN=${SWARMJOB_LISTEN:-127.0.0.1:8080}
 export SWARMJOB_URL="http://$LISTEN"
+# The server writes its admin token (mode 0600) into its data directory on
+# first start; the CLI reads it from there. (Without this variable the CLI
+# looks in ./data/admin-token, the default data directory.)
+export SWARMJOB_TOKEN_FILE="$DATA/admin-token"
 PIDFILE="$DATA/server.pid"
 LOG="$DATA/server.log"
 
@@ -68,6 +72,8 @@ docker service ls --filter label=io.swarmjob.managed=true
 cat <<EOT
 
 The server keeps running in the background ($SWARMJOB_URL, store in $DATA).
+Its admin token is in $DATA/admin-token: the CLI finds it from this directory;
+from elsewhere, export SWARMJOB_TOKEN_FILE=$(realpath "$DATA")/admin-token first.
 Try:   $BIN run swarmjob/busybox:test sh -c 'echo hi; exit 3'; echo "exit: \$?"
 Stop:  make demo-stop
 EOT

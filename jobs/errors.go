@@ -13,6 +13,15 @@ const (
 	EINTERNAL = "internal"
 	ETOOLARGE = "too_large"
 	EUNAVAIL  = "unavailable"
+	// EUNAUTHORIZED: the request has no credentials, or credentials that
+	// are not valid (unknown, expired, malformed).
+	EUNAUTHORIZED = "unauthorized"
+	// EFORBIDDEN: the credentials are valid but lack the scope the request
+	// needs.
+	EFORBIDDEN = "forbidden"
+	// EPOLICY: the job breaks a rule of its tenant's policy; the message
+	// names the rule.
+	EPOLICY = "policy_violation"
 )
 
 // Error is a domain error: a code clients can switch on and a message that

@@ -24,6 +24,11 @@ type Event struct {
 	Time  time.Time
 	Type  EventType
 	JobID string
+	// Tenant is the tenant of the job; the events stream shows an event
+	// only to that tenant's tokens and to admin tokens. A recorder that
+	// leaves it empty lets the store fill it in from the job (see
+	// EventStore.AppendEvent).
+	Tenant string
 	// Labels are the job's labels, for label-selector filtering.
 	Labels map[string]string
 	// Phase and Reason are set on job events.

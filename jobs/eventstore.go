@@ -19,7 +19,10 @@ const DefaultEventRetention = 24 * time.Hour
 // visible too. An EventStore is safe for concurrent use.
 type EventStore interface {
 	// AppendEvent stores e durably with a new ID and returns it with that
-	// ID (and its time in UTC). e.ID is ignored.
+	// ID (and its time in UTC). e.ID is ignored. When e.Tenant is empty it
+	// stores the tenant of job e.JobID, from the job or, once the job is
+	// gone, from the job's earlier events; it stays empty when neither is
+	// known, and such an event is shown to admin tokens only.
 	AppendEvent(ctx context.Context, e Event) (Event, error)
 	// ReadEvents returns the kept events whose ID is above afterID, in ID
 	// order, at most limit of them (a limit below 1 means a default page).

@@ -63,8 +63,12 @@ const (
 
 // Job is one submitted unit of batch work and everything swarmjob knows about it.
 type Job struct {
-	ID        string
-	Name      string
+	ID   string
+	Name string
+	// Tenant owns the job: the tenant of the token that created it. It
+	// never changes. Only that tenant's tokens and admin tokens see the
+	// job.
+	Tenant    string
 	Labels    map[string]string
 	CreatedAt time.Time
 	Spec      Spec
@@ -125,6 +129,9 @@ type Spec struct {
 	Resources Resources
 	Placement Placement
 	Networks  []string
+	// Mounts are attached to every attempt's container, in order. Bind
+	// mounts are subject to the tenant's policy (package policy).
+	Mounts []Mount
 }
 
 // Backoff is the delay before the next attempt after failed ones:

@@ -14,7 +14,9 @@ type AttemptKey struct {
 
 // Filter selects jobs in Store.ListJobs. Zero fields match everything.
 type Filter struct {
-	Phase Phase
+	// Tenant keeps the jobs of this tenant; empty keeps every tenant's.
+	Tenant string
+	Phase  Phase
 	// Selector must match the job's labels.
 	Selector Selector
 	// NamePrefix keeps the jobs whose name starts with it.

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Limits on user input. They keep one job record small and bounded.
@@ -62,10 +63,8 @@ func (s *Spec) Defaults() {
 // Validate checks a job's name, labels and spec. It returns an *Error with
 // code EINVALID whose message names the offending field by its JSON name.
 func Validate(name string, labels map[string]string, s Spec) error {
-	if name != "" {
-		if len(name) > MaxNameLen || !nameRE.MatchString(name) {
-			return Errorf(EINVALID, "name: must be at most %d characters of letters, digits, '-', '_' and '.', starting and ending with a letter or digit", MaxNameLen)
-		}
+	if err := ValidateName(name); err != nil {
+		return err
 	}
 	if len(labels) > MaxLabels {
 		return Errorf(EINVALID, "labels: at most %d labels are allowed", MaxLabels)
@@ -79,6 +78,16 @@ func Validate(name string, labels map[string]string, s Spec) error {
 		}
 	}
 	return s.validate()
+}
+
+// ValidateName returns EINVALID unless name is empty or a well-formed job
+// (or token) name: at most MaxNameLen ASCII letters, digits, '-', '_' and
+// '.', starting and ending with a letter or digit.
+func ValidateName(name string) error {
+	if name != "" && (len(name) > MaxNameLen || !nameRE.MatchString(name)) {
+		return Errorf(EINVALID, "name: must be at most %d characters of letters, digits, '-', '_' and '.', starting and ending with a letter or digit", MaxNameLen)
+	}
+	return nil
 }
 
 func (s Spec) validate() error {
@@ -163,7 +172,7 @@ func (s Spec) validate() error {
 			return Errorf(EINVALID, "networks[%d]: must be a network name or ID", i)
 		}
 	}
-	return nil
+	return validateMounts(s.Mounts)
 }
 
 func (r Resources) validate() error {
@@ -202,9 +211,13 @@ func validateArgv(field string, argv []string) error {
 	return nil
 }
 
+// printable reports whether s holds no control characters (C0, DEL, C1) and
+// no invisible format characters (Unicode category Cf: bidirectional
+// overrides, zero-width characters, the BOM), which can make a value read
+// differently from what it is.
 func printable(s string) bool {
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
+		if r < 0x20 || (r >= 0x7f && r < 0xa0) || unicode.Is(unicode.Cf, r) {
 			return false
 		}
 	}

@@ -21,7 +21,7 @@ const (
 )
 
 // eventRecord is jobs.Event without the fields that are columns: ID, Time,
-// Type and JobID.
+// Type, JobID and Tenant.
 type eventRecord struct {
 	Labels   map[string]string `json:"labels,omitempty"`
 	Phase    string            `json:"phase,omitempty"`
@@ -34,8 +34,9 @@ type eventRecord struct {
 }
 
 // AppendEvent stores e with the next event ID, durably, and returns it with
-// that ID and its time in UTC. It returns EINVALID for an event without a
-// type.
+// that ID, its time in UTC and its tenant. An event without a tenant gets
+// its job's (see jobs.EventStore). It returns EINVALID for an event without
+// a type.
 func (db *DB) AppendEvent(ctx context.Context, e jobs.Event) (jobs.Event, error) {
 	if e.Type == "" {
 		return jobs.Event{}, jobs.Errorf(jobs.EINVALID, "type: is required")
@@ -57,12 +58,18 @@ func (db *DB) AppendEvent(ctx context.Context, e jobs.Event) (jobs.Event, error)
 	// One statement in its own transaction on the one writer connection:
 	// IDs are assigned and committed in the same order, which is what lets
 	// readers trust that no smaller ID appears later.
-	res, err := db.w.ExecContext(ctx, `INSERT INTO events (time, type, job_id, record) VALUES (?, ?, ?, ?)`,
-		formatTime(e.Time), string(e.Type), e.JobID, rec)
+	// An event without a tenant takes its job's: from the job, or from
+	// the job's earlier events once the job is deleted (job.deleted is
+	// recorded after the delete).
+	err = db.w.QueryRowContext(ctx, `INSERT INTO events (time, type, job_id, tenant, record) VALUES (?, ?, ?,
+		coalesce(nullif(?, ''),
+			(SELECT tenant FROM jobs WHERE id = ?),
+			(SELECT tenant FROM events WHERE job_id = ? AND tenant != '' ORDER BY id DESC LIMIT 1),
+			''),
+		?)
+		RETURNING id, tenant`,
+		formatTime(e.Time), string(e.Type), e.JobID, e.Tenant, e.JobID, e.JobID, rec).Scan(&e.ID, &e.Tenant)
 	if err != nil {
-		return jobs.Event{}, fmt.Errorf("appending event of job %q: %w", e.JobID, err)
-	}
-	if e.ID, err = res.LastInsertId(); err != nil {
 		return jobs.Event{}, fmt.Errorf("appending event of job %q: %w", e.JobID, err)
 	}
 	return e, nil
@@ -77,13 +84,13 @@ func (db *DB) ReadEvents(ctx context.Context, afterID int64, limit int) ([]jobs.
 	}
 	limit = min(limit, MaxEventPage)
 	var out []jobs.Event
-	err := queryEach(ctx, db.r, `SELECT id, time, type, job_id, record FROM events WHERE id > ? ORDER BY id LIMIT ?`,
+	err := queryEach(ctx, db.r, `SELECT id, time, type, job_id, tenant, record FROM events WHERE id > ? ORDER BY id LIMIT ?`,
 		[]any{afterID, limit}, func(rows *sql.Rows) error {
 			var (
 				e            jobs.Event
 				at, typ, rec string
 			)
-			if err := rows.Scan(&e.ID, &at, &typ, &e.JobID, &rec); err != nil {
+			if err := rows.Scan(&e.ID, &at, &typ, &e.JobID, &e.Tenant, &rec); err != nil {
 				return err
 			}
 			var err error

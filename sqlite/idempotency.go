@@ -18,6 +18,7 @@ var _ jobs.IdempotentStore = (*DB)(nil)
 type snapshotRecord struct {
 	ID        string            `json:"id"`
 	Name      string            `json:"name,omitempty"`
+	Tenant    string            `json:"tenant,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
 	CreatedAt time.Time         `json:"createdAt"`
 	Phase     string            `json:"phase"`
@@ -39,7 +40,7 @@ func (db *DB) CreateJobIdempotent(ctx context.Context, j *jobs.Job, k jobs.Idemp
 		return nil, false, err
 	}
 	snapshot, err := encode(snapshotRecord{
-		ID: j.ID, Name: j.Name, Labels: j.Labels, CreatedAt: j.CreatedAt.UTC(), Phase: string(enc.phase),
+		ID: j.ID, Name: j.Name, Tenant: j.Tenant, Labels: j.Labels, CreatedAt: j.CreatedAt.UTC(), Phase: string(enc.phase),
 		Spec: json.RawMessage(enc.spec), Status: json.RawMessage(enc.status),
 	})
 	if err != nil {
@@ -100,7 +101,7 @@ func decodeSnapshot(text string) (*jobs.Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("job snapshot %q: %w", r.ID, err)
 	}
-	return &jobs.Job{ID: r.ID, Name: r.Name, Labels: r.Labels, CreatedAt: r.CreatedAt, Spec: spec, Status: status}, nil
+	return &jobs.Job{ID: r.ID, Name: r.Name, Tenant: r.Tenant, Labels: r.Labels, CreatedAt: r.CreatedAt, Spec: spec, Status: status}, nil
 }
 
 // PruneIdempotencyKeys deletes the keys created before the given time and

@@ -21,7 +21,7 @@ const (
 )
 
 // jobColumns are the columns scanJob reads, in its order.
-const jobColumns = `seq, id, name, created_at, phase, spec, status, cancel_requested, delete_requested`
+const jobColumns = `seq, id, name, tenant, created_at, phase, spec, status, cancel_requested, delete_requested`
 
 func notFound(id string) error {
 	return jobs.Errorf(jobs.ENOTFOUND, "job %q not found", id)
@@ -29,7 +29,8 @@ func notFound(id string) error {
 
 // CreateJob inserts j with its labels and the attempts in j.Status.Attempts,
 // in one transaction. An empty j.Status.Phase is stored as Pending; j is not
-// modified. It returns ECONFLICT if a job with j.ID exists (even one being
+// modified. The jobs stored before tenants existed read as tenant "default"
+// (auth.DefaultTenant). It returns ECONFLICT if a job with j.ID exists (even one being
 // deleted), and EINVALID if j.ID is empty or the phase is unknown.
 func (db *DB) CreateJob(ctx context.Context, j *jobs.Job) error {
 	enc, err := encodeJob(j)
@@ -80,10 +81,10 @@ func encodeJob(j *jobs.Job) (encodedJob, error) {
 // insertJob inserts j, encoded as enc, with its labels and attempts.
 func insertJob(ctx context.Context, tx *sql.Tx, j *jobs.Job, enc encodedJob) error {
 	res, err := tx.ExecContext(ctx, `
-		INSERT INTO jobs (id, name, created_at, phase, terminal, spec, status, cancel_requested, delete_requested)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO jobs (id, name, tenant, created_at, phase, terminal, spec, status, cancel_requested, delete_requested)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
-		j.ID, j.Name, formatTime(j.CreatedAt), string(enc.phase), enc.phase.Terminal(), enc.spec, enc.status,
+		j.ID, j.Name, j.Tenant, formatTime(j.CreatedAt), string(enc.phase), enc.phase.Terminal(), enc.spec, enc.status,
 		j.CancelRequested, j.DeleteRequested)
 	if err != nil {
 		return fmt.Errorf("inserting job %q: %w", j.ID, err)
@@ -166,7 +167,7 @@ func scanJob(row interface{ Scan(dest ...any) error }) (int64, *jobs.Job, error)
 		spec, status         string
 		cancelReq, deleteReq bool
 	)
-	if err := row.Scan(&seq, &j.ID, &j.Name, &createdAt, &phase, &spec, &status, &cancelReq, &deleteReq); err != nil {
+	if err := row.Scan(&seq, &j.ID, &j.Name, &j.Tenant, &createdAt, &phase, &spec, &status, &cancelReq, &deleteReq); err != nil {
 		return 0, nil, err
 	}
 	var err error
@@ -276,6 +277,10 @@ func (db *DB) ListJobs(ctx context.Context, f jobs.Filter) (jobs.Page, error) {
 	// is an argument.
 	where := []string{"delete_requested = 0"}
 	var args []any
+	if f.Tenant != "" {
+		where = append(where, "tenant = ?")
+		args = append(args, f.Tenant)
+	}
 	if f.Phase != "" {
 		if !f.Phase.Valid() {
 			return jobs.Page{}, jobs.Errorf(jobs.EINVALID, "phase: unknown phase %q", f.Phase)

@@ -45,6 +45,14 @@ type specRecord struct {
 	Reservations            amountsRecord `json:"reservations"`
 	Constraints             []string      `json:"constraints"`
 	Networks                []string      `json:"networks"`
+	Mounts                  []mountRecord `json:"mounts,omitempty"`
+}
+
+type mountRecord struct {
+	Type     string `json:"type"`
+	Source   string `json:"source,omitempty"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"readOnly,omitempty"`
 }
 
 type failureRuleRecord struct {
@@ -123,7 +131,12 @@ func encodeSpec(s jobs.Spec) (string, error) {
 			sp = append(sp, successRuleRecord{Indexes: r.SucceededIndexes, Count: r.SucceededCount})
 		}
 	}
+	var mounts []mountRecord
+	for _, m := range s.Mounts {
+		mounts = append(mounts, mountRecord{Type: string(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+	}
 	return encode(specRecord{
+		Mounts:                  mounts,
 		Completions:             s.Completions,
 		Parallelism:             s.Parallelism,
 		CompletionMode:          string(s.CompletionMode),
@@ -176,7 +189,12 @@ func decodeSpec(text string) (jobs.Spec, error) {
 			sp.Rules = append(sp.Rules, jobs.SuccessRule{SucceededIndexes: rec.Indexes, SucceededCount: rec.Count})
 		}
 	}
+	var mounts []jobs.Mount
+	for _, m := range r.Mounts {
+		mounts = append(mounts, jobs.Mount{Type: jobs.MountType(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+	}
 	spec := jobs.Spec{
+		Mounts:                  mounts,
 		Completions:             r.Completions,
 		Parallelism:             r.Parallelism,
 		CompletionMode:          jobs.CompletionMode(r.CompletionMode),

@@ -82,6 +82,7 @@ func fullJob(id string) *jobs.Job {
 	return &jobs.Job{
 		ID:        id,
 		Name:      "nightly-report",
+		Tenant:    "team-a",
 		Labels:    map[string]string{"team": "data", "env": "prod"},
 		CreatedAt: created,
 		Spec: jobs.Spec{
@@ -115,6 +116,11 @@ func fullJob(id string) *jobs.Job {
 			},
 			Placement: jobs.Placement{Constraints: []string{"node.role==worker"}},
 			Networks:  []string{},
+			Mounts: []jobs.Mount{
+				{Type: jobs.MountBind, Source: "/srv/data", Target: "/data", ReadOnly: true},
+				{Type: jobs.MountVolume, Source: "team-a_cache", Target: "/cache"},
+				{Type: jobs.MountTmpfs, Target: "/tmp"},
+			},
 		},
 		Status: jobs.Status{
 			Phase:            jobs.PhaseRunning,

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -182,6 +183,7 @@ func TestRunStreamsOutput(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
 	cmd := exec.CommandContext(ctx, binary, "--server", shared.url, "run", "--label", "test=run-streams",
 		testImage, "sh", "-c", "echo first; echo oops >&2; sleep 3; echo second; exit 4")
+	cmd.Env = append(os.Environ(), "SWARMJOB_TOKEN="+shared.token)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

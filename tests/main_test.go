@@ -26,6 +26,10 @@ import (
 // testImage is built FROM scratch by hack/swarm-up.sh.
 const testImage = "swarmjob/busybox:test"
 
+// testAdminToken is the bootstrap admin token (SWARMJOB_ADMIN_TOKEN) of
+// every server the tests start; their clients use it.
+const testAdminToken = "integration-admin-token-0123456789"
+
 var (
 	binary string  // the swarmjob binary under test
 	shared *server // one server for the tests that need no server of their own
@@ -101,7 +105,9 @@ type server struct {
 	logPath string
 	args    []string
 	// env is added to the environment the server inherits.
-	env    []string
+	env []string
+	// token is the server's admin token, which client sends.
+	token  string
 	client *client.Client
 	exited chan struct{}
 }
@@ -121,7 +127,9 @@ func startServerWithEnv(dataDir string, env []string, args ...string) (*server, 
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	s := &server{url: "http://" + addr, dataDir: dataDir, logPath: dataDir + ".log", args: args}
+	s := &server{url: "http://" + addr, dataDir: dataDir, logPath: dataDir + ".log", args: args, token: testAdminToken}
+	// First, so that env may override it.
+	s.env = append(s.env, "SWARMJOB_ADMIN_TOKEN="+testAdminToken)
 	if dockerHost != "" {
 		s.env = append(s.env, "DOCKER_HOST="+dockerHost)
 	}
@@ -130,7 +138,7 @@ func startServerWithEnv(dataDir string, env []string, args ...string) (*server, 
 		return nil, err
 	}
 	s.args = append([]string{"serve", "--listen", addr, "--data-dir", dataDir, "--log-level", "debug", "--orphan-grace", "10m"}, args...)
-	if s.client, err = client.New(s.url); err != nil {
+	if s.client, err = client.New(s.url, client.WithToken(s.token)); err != nil {
 		return nil, err
 	}
 	return s, s.start()
@@ -298,7 +306,8 @@ func logs(t *testing.T, s *server, id string, opts client.LogOptions) string {
 	return string(b)
 }
 
-// rawRequest sends a request to the server and returns status and body.
+// rawRequest sends a request to the server, with its admin token, and
+// returns status and body.
 func rawRequest(t *testing.T, s *server, method, path, contentType string, body io.Reader) (int, string) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(testCtx(t, 10*time.Second), method, s.url+path, body)
@@ -308,6 +317,7 @@ func rawRequest(t *testing.T, s *server, method, path, contentType string, body 
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	req.Header.Set("Authorization", "Bearer "+s.token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)

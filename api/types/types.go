@@ -153,6 +153,26 @@ type JobSpec struct {
 	Resources *Resources `json:"resources,omitempty"`
 	Placement *Placement `json:"placement,omitempty"`
 	Networks  []string   `json:"networks,omitempty"`
+	// Mounts are attached to each attempt's container. Bind mounts are
+	// refused unless the tenant's policy allows their source.
+	Mounts []Mount `json:"mounts,omitempty"`
+}
+
+// Types of Mount.
+const (
+	MountBind   = "bind"
+	MountVolume = "volume"
+	MountTmpfs  = "tmpfs"
+)
+
+// Mount is a file system attached at Target in the container: a host path
+// (MountBind, Source is the path on the node), a named volume (MountVolume,
+// Source is its name) or a tmpfs (MountTmpfs, no Source).
+type Mount struct {
+	Type     string `json:"type"`
+	Source   string `json:"source,omitempty"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"readOnly,omitempty"`
 }
 
 // Backoff is the delay between a failed attempt and the next one:
@@ -221,8 +241,10 @@ type Placement struct {
 
 // Job is a job as the API returns it.
 type Job struct {
-	ID        string            `json:"id"`
-	Name      string            `json:"name,omitempty"`
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	// Tenant owns the job: the tenant of the token that submitted it.
+	Tenant    string            `json:"tenant,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
 	CreatedAt time.Time         `json:"createdAt"`
 	Spec      JobSpec           `json:"spec"`
@@ -358,6 +380,16 @@ const (
 	CodeUnavailable = "unavailable"
 	CodeUnsupported = "unsupported_media_type"
 	CodeMethod      = "method_not_allowed"
+	// CodeUnauthorized (401): no bearer token, or one that is not valid.
+	CodeUnauthorized = "unauthorized"
+	// CodeForbidden (403): the token lacks the scope the route needs.
+	CodeForbidden = "forbidden"
+	// CodePolicyViolation (403): the job breaks a rule of its tenant's
+	// policy; the message names the rule.
+	CodePolicyViolation = "policy_violation"
+	// CodeRateLimited (429): too many requests for this token; the
+	// Retry-After header says when to try again.
+	CodeRateLimited = "rate_limited"
 )
 
 // Request and response headers of the API.
@@ -397,6 +429,8 @@ type Event struct {
 	// has neither.
 	JobID  string            `json:"jobId,omitempty"`
 	Labels map[string]string `json:"labels,omitempty"`
+	// Tenant is the tenant of the job.
+	Tenant string `json:"tenant,omitempty"`
 	// Phase is the job's phase (job events); Reason is the job's reason
 	// (job.phase) or the attempt's (attempt.finished).
 	Phase  string `json:"phase,omitempty"`
@@ -410,4 +444,56 @@ type Event struct {
 	// Message is a detail for people: the attempt's error, the job's
 	// status message, or what a reset means.
 	Message string `json:"message,omitempty"`
+}
+
+// Scopes of a token.
+const (
+	// ScopeJobsRead: get, list, wait on, and read the logs, results and
+	// events of the tenant's jobs.
+	ScopeJobsRead = "jobs:read"
+	// ScopeJobsWrite: create, cancel, delete, suspend, resume and patch the
+	// tenant's jobs.
+	ScopeJobsWrite = "jobs:write"
+	// ScopeAdmin: manage tokens, and everything on every tenant's jobs.
+	ScopeAdmin = "admin"
+)
+
+// CreateTokenRequest is the body of POST /v1/tokens.
+type CreateTokenRequest struct {
+	// Name is an optional note on what the token is for.
+	Name string `json:"name,omitempty"`
+	// Tenant is required: the jobs the token creates belong to it, and
+	// without ScopeAdmin it sees only that tenant's jobs.
+	Tenant string `json:"tenant"`
+	// Scopes is required: one or more of ScopeJobsRead, ScopeJobsWrite,
+	// ScopeAdmin.
+	Scopes []string `json:"scopes"`
+	// ExpiresIn is a Go duration such as "720h"; empty: the token does
+	// not expire.
+	ExpiresIn string `json:"expiresIn,omitempty"`
+}
+
+// Token is a token as GET /v1/tokens lists it: never its secret.
+type Token struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name,omitempty"`
+	Tenant    string     `json:"tenant"`
+	Scopes    []string   `json:"scopes"`
+	CreatedAt time.Time  `json:"createdAt"`
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+	Expired   bool       `json:"expired,omitempty"`
+}
+
+// CreatedToken is the answer of POST /v1/tokens: the token with its
+// secret, which the server shows this once and does not keep.
+type CreatedToken struct {
+	Token
+	// Secret is the bearer token: send it as Authorization: Bearer
+	// <secret>.
+	Secret string `json:"token"`
+}
+
+// TokenList is the body of GET /v1/tokens.
+type TokenList struct {
+	Items []Token `json:"items"`
 }

@@ -104,7 +104,7 @@ func TestBatchUsageErrors(t *testing.T) {
 		{"negative log index", []string{"logs", "--index", "-1", "j1"},
 			"swarmjob: --index: must not be negative, got -1\nRun 'swarmjob logs --help' for usage.\n"},
 		{"submit without a file", []string{"submit"},
-			"swarmjob: -f/--file is required: a JSON job file, or - for stdin\nRun 'swarmjob submit --help' for usage.\n"},
+			"swarmjob: -f/--file is required: a YAML or JSON job file, or - for stdin\nRun 'swarmjob submit --help' for usage.\n"},
 		{"submit with an argument", []string{"submit", "-f", "job.json", "extra"},
 			"swarmjob: unknown command \"extra\" for \"swarmjob submit\"\nRun 'swarmjob submit --help' for usage.\n"},
 	}
@@ -288,7 +288,37 @@ func TestSubmit(t *testing.T) {
 	unknownField := write("unknown.json", `{"image":"busybox","completion":3}`)
 	trailing := write("trailing.json", `{"image":"busybox"} {"image":"x"}`)
 	wrongType := write("type.json", `{"image":"busybox","parallelism":"2"}`)
-	yaml := write("job.yaml", "image: busybox\n")
+	goodYAML := `# the job of job.json
+name: idx
+labels: {team: a}
+image: busybox
+command: [sh, -c, "exit $SWARMJOB_INDEX"]
+completions: 4
+parallelism: 2
+completionMode: Indexed
+backoffLimitPerIndex: 1
+failurePolicy:
+  rules:
+  - action: FailJob
+    onExitCodes: {operator: In, values: [42]}
+  - action: Ignore
+    onReasons: [NodeLost]
+successPolicy:
+  rules:
+  - succeededIndexes: "0-1"
+`
+	yamlFile := write("job.yaml", goodYAML)
+	ymlFile := write("job.yml", "image: busybox\nenv:\n  PORT: \"8080\"\n")
+	yamlAsJSON := write("yaml.json", "image: busybox\n")
+	jsonAsText := write("job.txt", good)
+	yamlUnknown := write("unknown.yaml", "image: busybox\ncompletion: 3\n")
+	yamlNumber := write("number.yaml", "image: busybox\nenv:\n  PORT: 8080\n")
+	yamlWrongType := write("type.yaml", "image: busybox\nparallelism: two\n")
+	yamlDup := write("dup.yaml", "image: busybox\nimage: alpine\n")
+	yamlTwo := write("two.yaml", "image: busybox\n---\nimage: alpine\n")
+	yamlEmpty := write("empty.yaml", "# nothing yet\n")
+	yamlBad := write("bad.yaml", "image: busybox\ncommand: [sh\n")
+	yamlList := write("list.yaml", "- image: busybox\n")
 
 	tests := []struct {
 		name        string
@@ -307,8 +337,29 @@ func TestSubmit(t *testing.T) {
 			wantStderr: "swarmjob: " + trailing + ": unexpected data after the JSON object at byte offset 19\n"},
 		{name: "wrong type", args: []string{"submit", "-f", wrongType}, wantCode: 1,
 			wantStderr: "swarmjob: " + wrongType + ": parallelism: must be an integer (64-bit), got string\n"},
-		{name: "not JSON", args: []string{"submit", "-f", yaml}, wantCode: 1,
-			wantStderr: "swarmjob: " + yaml + ": malformed JSON at byte offset 1: invalid character 'i' looking for beginning of value\n"},
+		{name: "a .json file is JSON", args: []string{"submit", "-f", yamlAsJSON}, wantCode: 1,
+			wantStderr: "swarmjob: " + yamlAsJSON + ": malformed JSON at byte offset 1: invalid character 'i' looking for beginning of value\n"},
+		{name: "JSON found by its content", args: []string{"submit", "-f", jsonAsText}, wantStdout: "job-1\n", wantCreated: []types.CreateJobRequest{wantGood}},
+		{name: "YAML file", args: []string{"submit", "-f", yamlFile}, wantStdout: "job-1\n", wantCreated: []types.CreateJobRequest{wantGood}},
+		{name: "YAML on stdin", args: []string{"submit", "-f", "-"}, stdin: goodYAML, wantStdout: "job-1\n", wantCreated: []types.CreateJobRequest{wantGood}},
+		{name: ".yml file", args: []string{"submit", "-f", ymlFile}, wantStdout: "job-1\n",
+			wantCreated: []types.CreateJobRequest{{JobSpec: types.JobSpec{Image: "busybox", Env: map[string]string{"PORT": "8080"}}}}},
+		{name: "YAML unknown field", args: []string{"submit", "-f", yamlUnknown}, wantCode: 1,
+			wantStderr: "swarmjob: " + yamlUnknown + ": unknown field \"completion\"\n"},
+		{name: "YAML number for a string", args: []string{"submit", "-f", yamlNumber}, wantCode: 1,
+			wantStderr: "swarmjob: " + yamlNumber + ": env: each value must be a string, got number; YAML reads unquoted 8080, 1.5, yes or no as a number or boolean: quote the value\n"},
+		{name: "YAML wrong type", args: []string{"submit", "-f", yamlWrongType}, wantCode: 1,
+			wantStderr: "swarmjob: " + yamlWrongType + ": parallelism: must be an integer (64-bit), got string\n"},
+		{name: "YAML duplicate key", args: []string{"submit", "-f", yamlDup}, wantCode: 1,
+			wantStderr: "swarmjob: " + yamlDup + ": malformed YAML: line 2: key \"image\" already set in map\n"},
+		{name: "YAML with two documents", args: []string{"submit", "-f", yamlTwo}, wantCode: 1,
+			wantStderr: "swarmjob: " + yamlTwo + ": holds more than one YAML document; submit one job per file\n"},
+		{name: "empty YAML", args: []string{"submit", "-f", yamlEmpty}, wantCode: 1,
+			wantStderr: "swarmjob: " + yamlEmpty + ": is empty; a job object is required\n"},
+		{name: "malformed YAML", args: []string{"submit", "-f", yamlBad}, wantCode: 1,
+			wantStderr: "swarmjob: " + yamlBad + ": malformed YAML: line 2: did not find expected ',' or ']'\n"},
+		{name: "YAML list", args: []string{"submit", "-f", yamlList}, wantCode: 1,
+			wantStderr: "swarmjob: " + yamlList + ": must be an object, got array\n"},
 		{name: "empty stdin", args: []string{"submit", "-f", "-"}, wantCode: 1,
 			wantStderr: "swarmjob: stdin: is empty; a JSON object is required\n"},
 		{name: "missing file", args: []string{"submit", "-f", filepath.Join(dir, "nope.json")}, wantCode: 1,

@@ -11,10 +11,11 @@ import (
 
 func newCancelCmd(env *cliEnv) *cobra.Command {
 	return &cobra.Command{
-		Use:   "cancel ID...",
-		Short: "Cancel jobs",
-		Long:  "Ask the server to cancel jobs and print the ID of each one it accepted.\nCancellation completes in the background; use wait to see it done.",
-		Args:  atLeastOne("job ID"),
+		Use:               "cancel ID...",
+		Short:             "Cancel jobs",
+		Long:              "Ask the server to cancel jobs and print the ID of each one it accepted.\nCancellation completes in the background; use wait to see it done.",
+		Args:              atLeastOne("job ID"),
+		ValidArgsFunction: completeJobIDs(env, true, unfinished),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return forEachJob(cmd.Context(), env, args, func(ctx context.Context, c *client.Client, id string) error {
 				_, err := c.CancelJob(ctx, id)
@@ -26,11 +27,12 @@ func newCancelCmd(env *cliEnv) *cobra.Command {
 
 func newRmCmd(env *cliEnv) *cobra.Command {
 	return &cobra.Command{
-		Use:     "rm ID...",
-		Aliases: []string{"delete"},
-		Short:   "Delete jobs and their stored results",
-		Long:    "Delete jobs, cancelling any that still run, and print the ID of each one deleted.",
-		Args:    atLeastOne("job ID"),
+		Use:               "rm ID...",
+		Aliases:           []string{"delete"},
+		Short:             "Delete jobs and their stored results",
+		Long:              "Delete jobs, cancelling any that still run, and print the ID of each one deleted.",
+		Args:              atLeastOne("job ID"),
+		ValidArgsFunction: completeJobIDs(env, true, nil),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return forEachJob(cmd.Context(), env, args, func(ctx context.Context, c *client.Client, id string) error {
 				return c.DeleteJob(ctx, id)

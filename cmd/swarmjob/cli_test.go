@@ -260,7 +260,7 @@ func TestWaitInterruptedDoesNotCancel(t *testing.T) {
 	if code != 130 {
 		t.Errorf("exit code = %d, want 130", code)
 	}
-	if want := "swarmjob: interrupted\n"; stderr != want {
+	if want := "swarmjob: job j1 Running\nswarmjob: interrupted\n"; stderr != want {
 		t.Errorf("stderr = %q, want %q", stderr, want)
 	}
 	if c := f.calls().Cancels; len(c) != 0 {
@@ -479,6 +479,7 @@ func TestWait(t *testing.T) {
 			args:       []string{"wait", "j1"},
 			final:      &types.JobStatus{Phase: types.PhaseSucceeded, Attempts: []types.Attempt{attempt(ptr(0))}},
 			wantStdout: "Succeeded\n",
+			wantStderr: "swarmjob: job j1 Running\n",
 		},
 		{
 			name:       "failed with exit code 3",
@@ -486,14 +487,14 @@ func TestWait(t *testing.T) {
 			final:      &types.JobStatus{Phase: types.PhaseFailed, Reason: "BackoffLimitExceeded", Attempts: []types.Attempt{attempt(ptr(3))}},
 			wantCode:   3,
 			wantStdout: "Failed\n",
-			wantStderr: "swarmjob: job j1 Failed: BackoffLimitExceeded\n",
+			wantStderr: "swarmjob: job j1 Running\nswarmjob: job j1 Failed: BackoffLimitExceeded\n",
 		},
 		{
 			name:       "timeout",
 			args:       []string{"wait", "--timeout", "200ms", "j1"},
 			wantCode:   2,
 			wantStdout: "Running\n",
-			wantStderr: "swarmjob: timed out after 200ms waiting for job j1 (Running)\n",
+			wantStderr: "swarmjob: job j1 Running\nswarmjob: timed out after 200ms waiting for job j1 (Running)\n",
 		},
 		{
 			name:       "unknown job",
@@ -641,7 +642,7 @@ func TestRootHelp(t *testing.T) {
 	if code != 0 || stderr != "" {
 		t.Errorf("exit code = %d, stderr %q; want 0 and none", code, stderr)
 	}
-	for _, sub := range []string{"serve", "run", "submit", "get", "ls", "logs", "results", "wait", "cancel", "suspend", "resume", "scale", "rm", "events"} {
+	for _, sub := range []string{"serve", "run", "submit", "get", "ls", "logs", "results", "wait", "cancel", "suspend", "resume", "scale", "rm", "events", "watch", "completion"} {
 		if !strings.Contains(stdout, "\n  "+sub+" ") {
 			t.Errorf("help does not list %q:\n%s", sub, stdout)
 		}

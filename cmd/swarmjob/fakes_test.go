@@ -47,6 +47,16 @@ type fakeAPI struct {
 	logsDown bool
 	// pageSize pages GET /v1/jobs when positive.
 	pageSize int
+	// lists counts GET /v1/jobs calls.
+	lists int
+	// timeouts holds the timeout of each wait call.
+	timeouts []string
+	// events feeds GET /v1/events: each message sent is written to the
+	// open stream as it is (Server-Sent Events text), and "" ends the
+	// stream, as a server that shuts down does. Nil answers 503.
+	events chan string
+	// eventConns holds the Last-Event-ID header of each GET /v1/events.
+	eventConns []string
 }
 
 func newFakeAPI(t *testing.T) (*fakeAPI, *httptest.Server) {
@@ -64,6 +74,7 @@ func newFakeAPI(t *testing.T) (*fakeAPI, *httptest.Server) {
 	mux.HandleFunc("POST /v1/jobs/{id}/resume", f.suspendOrResume(false))
 	mux.HandleFunc("PATCH /v1/jobs/{id}", f.patch)
 	mux.HandleFunc("GET /v1/jobs/{id}/results", f.resultsHandler)
+	mux.HandleFunc("GET /v1/events", f.eventsHandler)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return f, srv
@@ -129,6 +140,7 @@ func (f *fakeAPI) get(w http.ResponseWriter, r *http.Request) {
 func (f *fakeAPI) list(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.queries = append(f.queries, r.URL.RawQuery)
+	f.lists++
 	var items []types.Job
 	for _, id := range f.order {
 		if j, ok := f.jobs[id]; ok {
@@ -158,6 +170,7 @@ func (f *fakeAPI) list(w http.ResponseWriter, r *http.Request) {
 func (f *fakeAPI) wait(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.waits++
+	f.timeouts = append(f.timeouts, r.URL.Query().Get("timeout"))
 	onWait, final := f.onWait, f.final
 	f.mu.Unlock()
 	if onWait != nil {
@@ -298,6 +311,68 @@ func (f *fakeAPI) resultsHandler(w http.ResponseWriter, r *http.Request) {
 	res := f.results[j.ID]
 	f.mu.Unlock()
 	f.writeJSON(w, http.StatusOK, res)
+}
+
+func (f *fakeAPI) eventsHandler(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.eventConns = append(f.eventConns, r.Header.Get("Last-Event-ID"))
+	ch := f.events
+	f.mu.Unlock()
+	if ch == nil {
+		f.writeError(w, http.StatusServiceUnavailable, types.CodeUnavailable, "events: this server keeps no events stream")
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	rc := http.NewResponseController(w)
+	io.WriteString(w, ": open\n\n")
+	rc.Flush()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case msg := <-ch:
+			if msg == "" {
+				return
+			}
+			io.WriteString(w, msg)
+			rc.Flush()
+		}
+	}
+}
+
+// setStatus changes the phase and reason of a stored job.
+func (f *fakeAPI) setStatus(id, phase, reason string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.jobs[id].Status.Phase, f.jobs[id].Status.Reason = phase, reason
+}
+
+// removeJob deletes a stored job.
+func (f *fakeAPI) removeJob(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.jobs, id)
+}
+
+// waitTimeouts returns the timeout parameter of each wait call.
+func (f *fakeAPI) waitTimeouts() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.timeouts...)
+}
+
+// listCount returns how many list calls the fake answered.
+func (f *fakeAPI) listCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.lists
+}
+
+// eventConnections returns the Last-Event-ID of each events request.
+func (f *fakeAPI) eventConnections() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.eventConns...)
 }
 
 // calls returns what the fake recorded, for comparison.

@@ -29,7 +29,8 @@ func newLogsCmd(env *cliEnv) *cobra.Command {
 			"order they were written. Without --follow, only attempts that finished have\n" +
 			"output; with --follow, running attempts stream live and the command returns\n" +
 			"when the job is terminal.",
-		Args: exactlyOne("job ID"),
+		Args:              exactlyOne("job ID"),
+		ValidArgsFunction: completeJobIDs(env, false, nil),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch o.stream {
 			case "stdout", "stderr", "all":

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/swarmjob/swarmjob/api/types"
 	"github.com/swarmjob/swarmjob/client"
 )
 
@@ -24,6 +25,7 @@ type lsOptions struct {
 	limit         int
 	all           bool
 	quiet         bool
+	output        string
 }
 
 func newLsCmd(env *cliEnv) *cobra.Command {
@@ -43,6 +45,12 @@ func newLsCmd(env *cliEnv) *cobra.Command {
 			if o.limit < 0 {
 				return usageErrorf("--limit: must not be negative, got %d", o.limit)
 			}
+			if err := checkOutput(o.output); err != nil {
+				return err
+			}
+			if o.quiet && cmd.Flags().Changed("output") {
+				return usageErrorf("--quiet and --output cannot be combined")
+			}
 			opts, err := o.listOptions(env.now())
 			if err != nil {
 				return err
@@ -60,6 +68,10 @@ func newLsCmd(env *cliEnv) *cobra.Command {
 	f.IntVar(&o.limit, "limit", 0, "jobs per page (0 = server default)")
 	f.BoolVar(&o.all, "all", false, "list every page")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only job IDs")
+	f.StringVarP(&o.output, "output", "o", outputTable, "table, wide (more columns), json or yaml")
+	completeFlagValues(cmd, "output", outputTable, outputWide, outputJSON, outputYAML)
+	completeFlagValues(cmd, "phase", phases...)
+	completeFlagValues(cmd, "order", "desc", "asc")
 	return cmd
 }
 
@@ -99,40 +111,44 @@ func parseTimeFlag(flag, v string, now time.Time) (time.Time, error) {
 	return time.Time{}, usageErrorf("%s: must be an RFC 3339 time such as 2026-01-02T15:04:05Z or a duration such as 2h, got %q", flag, v)
 }
 
+// listJobs prints the jobs opts selects, page after page with o.all. A
+// table is written as pages come; JSON and YAML hold every job listed in
+// one types.JobList, whose nextCursor is set when more pages exist.
 func listJobs(ctx context.Context, env *cliEnv, o lsOptions, opts client.ListOptions) error {
 	c, err := env.client()
 	if err != nil {
 		return err
 	}
+	structured := o.output == outputJSON || o.output == outputYAML
+	var all types.JobList
+	t := newJobTable(env.stdout, o.output == outputWide, env.now())
 	tw := tabwriter.NewWriter(env.stdout, 0, 8, 3, ' ', 0)
-	if !o.quiet {
-		fmt.Fprintln(tw, "ID\tNAME\tPHASE\tATTEMPTS\tAGE\tREASON")
+	if !o.quiet && !structured {
+		t.header()
 	}
-	now := env.now()
 	seen := map[string]bool{}
+	more := false
 	for {
 		list, err := c.ListJobs(ctx, opts)
 		if err != nil {
 			return err
 		}
 		for i := range list.Items {
-			j := &list.Items[i]
-			if o.quiet {
-				fmt.Fprintln(tw, j.ID)
-				continue
+			switch {
+			case o.quiet:
+				fmt.Fprintln(tw, list.Items[i].ID)
+			case structured:
+				all.Items = append(all.Items, list.Items[i])
+			default:
+				t.row(&list.Items[i])
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", j.ID, dash(j.Name), j.Status.Phase,
-				len(j.Status.Attempts), age(now.Sub(j.CreatedAt)), dash(j.Status.Reason))
 		}
 		if list.NextCursor == "" {
 			break
 		}
 		if !o.all {
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			env.errorf("more jobs exist; use --all to list them all")
-			return nil
+			all.NextCursor, more = list.NextCursor, true
+			break
 		}
 		// A server repeating a cursor would make --all loop forever.
 		if seen[list.NextCursor] {
@@ -141,7 +157,24 @@ func listJobs(ctx context.Context, env *cliEnv, o lsOptions, opts client.ListOpt
 		seen[list.NextCursor] = true
 		opts.Cursor = list.NextCursor
 	}
-	return tw.Flush()
+	switch {
+	case o.quiet:
+		err = tw.Flush()
+	case structured:
+		if all.Items == nil {
+			all.Items = []types.Job{}
+		}
+		err = printJobs(env.stdout, o.output, &all, env.now())
+	default:
+		err = t.flush()
+	}
+	if err != nil {
+		return err
+	}
+	if more {
+		env.errorf("more jobs exist; use --all to list them all")
+	}
+	return nil
 }
 
 // dash stands in for an empty table cell, so columns stay parseable.

@@ -1,6 +1,6 @@
 // Command swarmjob runs the swarmjob server (swarmjob serve) and is the
 // command-line client of its REST API (run, submit, get, ls, logs, results,
-// wait, cancel, suspend, resume, scale, rm, events).
+// wait, cancel, suspend, resume, scale, rm, events, watch, completion).
 package main
 
 import (

@@ -21,7 +21,8 @@ func newResultsCmd(env *cliEnv) *cobra.Command {
 			"attempts and the bytes of output stored for it. A NonIndexed job runs\n" +
 			"every attempt as index 0 and has one line. -o json prints the server's\n" +
 			"answer as indented JSON.",
-		Args: exactlyOne("job ID"),
+		Args:              exactlyOne("job ID"),
+		ValidArgsFunction: completeJobIDs(env, false, nil),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "table" && output != "json" {
 				return usageErrorf("--output: must be table or json, got %q", output)

@@ -32,6 +32,10 @@ type cliEnv struct {
 	// server is the value of the persistent --server flag; it is set once
 	// flags are parsed, so read it only from RunE.
 	server string
+	// tokenFlag and caCert are the persistent --token and --ca-cert
+	// flags, read like server; see token and httpClient.
+	tokenFlag string
+	caCert    string
 }
 
 // client returns an API client for --server. A URL without a scheme, such as
@@ -41,7 +45,20 @@ func (e *cliEnv) client() (*client.Client, error) {
 	if !strings.Contains(u, "://") {
 		u = "http://" + u
 	}
-	c, err := client.New(u, client.WithUserAgent(userAgent))
+	opts := []client.Option{client.WithUserAgent(userAgent)}
+	tok, err := e.token()
+	if err != nil {
+		return nil, err
+	}
+	if tok != "" {
+		opts = append(opts, client.WithToken(tok))
+	}
+	hc, err := e.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, client.WithHTTPClient(hc))
+	c, err := client.New(u, opts...)
 	if err != nil {
 		return nil, &usageError{fmt.Errorf("--server: %w", err)}
 	}
@@ -103,6 +120,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		env.errorf("interrupted")
 		return &exitError{code: exitInterrupted}
 	}
+	if client.IsUnauthorized(err) {
+		env.errorf("%v; %s", err, unauthorizedHint)
+		return &exitError{code: 1}
+	}
 	env.errorf("%v", err)
 	return &exitError{code: 1}
 }
@@ -132,6 +153,9 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 		server = defaultServer
 	}
 	root.PersistentFlags().StringVar(&env.server, "server", server, "URL of the swarmjob server; $SWARMJOB_URL sets the default")
+	// The token never is a flag default: --help would print it.
+	root.PersistentFlags().StringVar(&env.tokenFlag, "token", "", "bearer token for the server (visible to other users in ps: prefer $SWARMJOB_TOKEN); default $SWARMJOB_TOKEN, else the file $SWARMJOB_TOKEN_FILE, else ./data/admin-token")
+	root.PersistentFlags().StringVar(&env.caCert, "ca-cert", env.getenv("SWARMJOB_CA_CERT"), "PEM file of the CA certificates to trust for an https server; $SWARMJOB_CA_CERT sets the default")
 
 	root.AddCommand(
 		newServeCmd(env),
@@ -148,6 +172,8 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 		newScaleCmd(env),
 		newRmCmd(env),
 		newEventsCmd(env),
+		newTokenCmd(env),
+		newWatchCmd(env),
 	)
 	markUsageErrors(root)
 	return root

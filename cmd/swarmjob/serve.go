@@ -41,6 +41,13 @@ type serveOptions struct {
 	nodeLost    time.Duration
 	logLevel    string
 	logFormat   string
+	// Security (issue 6).
+	auth       bool
+	policyFile string
+	tlsCert    string
+	tlsKey     string
+	rateLimit  float64
+	rateBurst  int
 }
 
 // newServeCmd returns the serve command: the API server, the controller and
@@ -74,6 +81,12 @@ func newServeCmd(env *cliEnv) *cobra.Command {
 	f.DurationVar(&o.orphanGrace, "orphan-grace", time.Minute, "age after which a managed service no job accounts for is removed")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&o.logFormat, "log-format", "text", "text or json")
+	f.BoolVar(&o.auth, "auth", true, "require a bearer token on every API request but /healthz and /readyz; --auth=false (loopback --listen only) lets anyone who reaches the listener act as admin")
+	f.StringVar(&o.policyFile, "policy", "", "YAML or JSON file of per-tenant rules (bind mounts, volumes, images, ceilings); default: no bind mounts, each tenant's own volumes, any image")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve the API over https; needs --tls-key")
+	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	f.Float64Var(&o.rateLimit, "rate-limit", api.DefaultRateLimit, "requests per second allowed per token, sustained (0: no limit); beyond it 429 with Retry-After")
+	f.IntVar(&o.rateBurst, "rate-burst", api.DefaultRateBurst, "requests one token may make at once above --rate-limit")
 	return cmd
 }
 
@@ -97,6 +110,12 @@ func (o serveOptions) validate() error {
 		return usageErrorf("--gc-interval: must be positive")
 	case o.orphanGrace < 0:
 		return usageErrorf("--orphan-grace: must not be negative")
+	case (o.tlsCert == "") != (o.tlsKey == ""):
+		return usageErrorf("--tls-cert and --tls-key: give both or neither")
+	case o.rateLimit < 0 || o.rateLimit != o.rateLimit:
+		return usageErrorf("--rate-limit: must not be negative")
+	case o.rateBurst < 1:
+		return usageErrorf("--rate-burst: must be at least 1")
 	}
 	return nil
 }
@@ -128,6 +147,18 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	}
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
+	}
+	tlsConfig, err := serverTLS(o.tlsCert, o.tlsKey)
+	if err != nil {
+		return err
+	}
+	pol, err := loadPolicy(o.policyFile, env.getenv("DOCKER_HOST"))
+	if err != nil {
+		return err
+	}
+	adminTok, err := adminToken(env, o, log)
+	if err != nil {
+		return err
 	}
 	store, err := sqlite.Open(ctx, filepath.Join(o.dataDir, "swarmjob.db"))
 	if err != nil {
@@ -161,8 +192,14 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	collector := gc.New(gc.Config{Engine: engine, Instance: instance, Store: store, Logger: log, Grace: o.orphanGrace, Interval: o.gcInterval,
 		Expirer: store, RetentionAge: o.retainAge, RetentionCount: o.retainCount, Events: eventLog})
 	pruner := gc.NewPruner(gc.PrunerConfig{Store: store, Events: o.eventRet, Logger: log})
+	rateLimit := o.rateLimit
+	if rateLimit == 0 {
+		rateLimit = -1 // the flag's 0 is "no limit"
+	}
 	srv := api.NewServer(api.Config{
 		Store: store, Hub: hub, Enqueuer: ctrl, Logger: log, Events: eventLog,
+		Tokens: store, AdminToken: adminTok, InsecureNoAuth: !o.auth, Policy: pol,
+		RateLimit: rateLimit, RateBurst: o.rateBurst,
 		// Followed logs relay running attempts from the Engine.
 		LiveLogs: engine,
 		Ready: func(ctx context.Context) error {
@@ -186,9 +223,11 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		// Bodies are small (1 MiB cap); waits and log downloads need long
 		// writes, which the handlers extend themselves.
-		ReadTimeout: time.Minute,
-		IdleTimeout: 2 * time.Minute,
-		BaseContext: func(net.Listener) context.Context { return reqCtx },
+		ReadTimeout:    time.Minute,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: api.MaxHeaderBytes,
+		TLSConfig:      tlsConfig,
+		BaseContext:    func(net.Listener) context.Context { return reqCtx },
 	}
 
 	runCtx, stop := context.WithCancel(ctx)
@@ -202,8 +241,16 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	wg.Go(func() { collector.Run(runCtx) })
 	wg.Go(func() { pruner.Run(runCtx) })
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpServer.Serve(ln) }()
-	log.Info("swarmjob serving", "addr", ln.Addr().String(), "data_dir", o.dataDir, "instance", instance)
+	go func() {
+		if tlsConfig != nil {
+			// The certificate is in TLSConfig already.
+			serveErr <- httpServer.ServeTLS(ln, "", "")
+			return
+		}
+		serveErr <- httpServer.Serve(ln)
+	}()
+	log.Info("swarmjob serving", "addr", ln.Addr().String(), "data_dir", o.dataDir, "instance", instance,
+		"tls", tlsConfig != nil, "auth", o.auth)
 
 	select {
 	case <-ctx.Done():

@@ -18,7 +18,8 @@ func newSuspendCmd(env *cliEnv) *cobra.Command {
 			"job's active attempts are stopped in the background (their output is kept\n" +
 			"and they do not count as failures) and no attempt starts until it is\n" +
 			"resumed. A finished job cannot be suspended.",
-		Args: atLeastOne("job ID"),
+		Args:              atLeastOne("job ID"),
+		ValidArgsFunction: completeJobIDs(env, true, suspendable),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return forEachJob(cmd.Context(), env, args, func(ctx context.Context, c *client.Client, id string) error {
 				_, err := c.SuspendJob(ctx, id)
@@ -35,7 +36,8 @@ func newResumeCmd(env *cliEnv) *cobra.Command {
 		Long: "Ask the server to resume suspended jobs and print the ID of each one it\n" +
 			"accepted. A job continues where it was: what succeeded stays done. Resuming\n" +
 			"a job that is not suspended changes nothing.",
-		Args: atLeastOne("job ID"),
+		Args:              atLeastOne("job ID"),
+		ValidArgsFunction: completeJobIDs(env, true, resumable),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return forEachJob(cmd.Context(), env, args, func(ctx context.Context, c *client.Client, id string) error {
 				_, err := c.ResumeJob(ctx, id)
@@ -53,7 +55,8 @@ func newScaleCmd(env *cliEnv) *cobra.Command {
 		Long: "Change the parallelism of a job that has not finished and print its ID.\n" +
 			"Raising it starts more attempts at once; lowering it stops the youngest\n" +
 			"active attempts (they do not count as failures and are run again later).",
-		Args: exactlyOne("job ID"),
+		Args:              exactlyOne("job ID"),
+		ValidArgsFunction: completeJobIDs(env, false, unfinished),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("parallelism") {
 				return usageErrorf("--parallelism is required")

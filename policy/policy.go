@@ -1,0 +1,447 @@
+// Package policy holds the rules each tenant's jobs must follow before they
+// are accepted: which host paths may be bind-mounted (never the Docker
+// Engine's socket), which volumes and images may be used, and ceilings on
+// resources, completions, parallelism and deadlines.
+//
+// A Policy is read from a YAML or JSON file (Load) or is the built-in
+// default (Default). Checking is pure but for one look at the manager's file
+// system: bind sources that exist there have their symlinks resolved. A
+// refusal is a *jobs.Error with code jobs.EPOLICY whose message names the
+// field, the tenant and the rule.
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/swarmjob/swarmjob/jobs"
+)
+
+// Rule names, as refusals and the policy file name them.
+const (
+	RuleEngineSocket   = "dockerSocket"
+	RuleBindPrefixes   = "allowedBindPrefixes"
+	RuleVolumes        = "allowedVolumes"
+	RuleImages         = "allowedImages"
+	RuleMaxCPUs        = "maxCpus"
+	RuleMaxMemory      = "maxMemoryBytes"
+	RuleMaxCompletions = "maxCompletions"
+	RuleMaxParallelism = "maxParallelism"
+	RuleMaxDeadline    = "maxActiveDeadlineSeconds"
+)
+
+// TenantPlaceholder in a volume or image pattern stands for the tenant's
+// name.
+const TenantPlaceholder = "{tenant}"
+
+// DefaultVolumePattern is the allowedVolumes of a policy that sets none: a
+// tenant may use the volumes named after itself, and no other tenant's.
+const DefaultVolumePattern = TenantPlaceholder + "_*"
+
+// EngineSockets are the sockets that give whoever can reach them the Engine
+// (and so the host): bind-mounting them, or a directory above them, is always
+// refused. Package-level and read-only; a Policy adds the socket of its own
+// DOCKER_HOST with DenyPaths.
+var EngineSockets = []string{
+	"/var/run/docker.sock",
+	"/run/docker.sock",
+	"/var/run/containerd/containerd.sock",
+	"/run/containerd/containerd.sock",
+}
+
+// Rules are the rules of one tenant. A nil field inherits the policy's
+// defaults; an empty list is an empty list ("nothing is allowed").
+type Rules struct {
+	// AllowedBindPrefixes are the host directories under which bind
+	// sources may be. Default: none, so every bind mount is refused.
+	AllowedBindPrefixes []string `json:"allowedBindPrefixes,omitempty"`
+	// AllowedVolumes are path.Match patterns of the volume names a
+	// volume mount may use; {tenant} is the tenant's name. Default:
+	// ["{tenant}_*"].
+	AllowedVolumes []string `json:"allowedVolumes,omitempty"`
+	// AllowedImages are path.Match patterns of image references, matched
+	// against the reference as written and in its full form
+	// (docker.io/library/busybox:latest for busybox:latest). Default: any
+	// image.
+	AllowedImages []string `json:"allowedImages,omitempty"`
+	// Ceilings. A job that leaves a limit or the deadline unset gets the
+	// ceiling; one that asks for more is refused.
+	MaxCPUs                  *float64 `json:"maxCpus,omitempty"`
+	MaxMemoryBytes           *int64   `json:"maxMemoryBytes,omitempty"`
+	MaxCompletions           *int     `json:"maxCompletions,omitempty"`
+	MaxParallelism           *int     `json:"maxParallelism,omitempty"`
+	MaxActiveDeadlineSeconds *int64   `json:"maxActiveDeadlineSeconds,omitempty"`
+}
+
+// File is the policy file: rules for every tenant, and per tenant rules
+// whose fields override them.
+type File struct {
+	Defaults Rules            `json:"defaults"`
+	Tenants  map[string]Rules `json:"tenants,omitempty"`
+}
+
+// Policy checks jobs against a File. It is immutable once built and safe
+// for concurrent use.
+type Policy struct {
+	file File
+	// denied are the sockets no bind mount may reach: EngineSockets and
+	// DenyPaths, each also as its symlinks resolve.
+	denied []string
+	// evalSymlinks resolves a host path on the manager; a test fake in
+	// tests.
+	evalSymlinks func(string) (string, error)
+}
+
+// maxFileBytes bounds a policy file.
+const maxFileBytes = 1 << 20
+
+// Default returns the built-in policy: no bind mounts, the tenant's own
+// volumes, any image, no ceilings beyond the API's own limits.
+func Default() *Policy {
+	p, _ := New(File{})
+	return p
+}
+
+// Load reads the policy file at path, YAML or JSON, strictly: an unknown
+// field is an error, as is a bad value.
+func Load(path string) (*Policy, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading policy: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading policy: %w", err)
+	}
+	if len(b) > maxFileBytes {
+		return nil, fmt.Errorf("policy %s: larger than %d bytes", path, maxFileBytes)
+	}
+	p, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// Parse reads a policy document, YAML or JSON (YAML is a superset of JSON),
+// strictly.
+func Parse(doc []byte) (*Policy, error) {
+	// Through JSON, so that field names, types and unknown fields are
+	// checked by one strict decoder whatever the syntax.
+	js, err := yaml.YAMLToJSON(doc)
+	if err != nil {
+		return nil, fmt.Errorf("parsing: %w", err)
+	}
+	if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
+		js = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.DisallowUnknownFields()
+	var f File
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("parsing: %w", err)
+	}
+	return New(f)
+}
+
+// New returns the Policy of f after checking it.
+func New(f File) (*Policy, error) {
+	if err := f.Defaults.check("defaults"); err != nil {
+		return nil, err
+	}
+	for name, r := range f.Tenants {
+		if name == "" || strings.ContainsAny(name, "/_ ") {
+			return nil, fmt.Errorf("tenants: %q is not a tenant name", name)
+		}
+		if err := r.check("tenants." + name); err != nil {
+			return nil, err
+		}
+	}
+	p := &Policy{file: f, evalSymlinks: filepath.EvalSymlinks}
+	p.denied = p.resolveAll(EngineSockets)
+	return p, nil
+}
+
+// DenyPaths returns a copy of p that also refuses bind mounts reaching any
+// of paths (such as the socket DOCKER_HOST names).
+func (p *Policy) DenyPaths(paths ...string) *Policy {
+	c := *p
+	c.denied = append(append([]string(nil), p.denied...), c.resolveAll(paths)...)
+	return &c
+}
+
+// resolveAll returns every path of paths, cleaned, and also as its symlinks
+// resolve on this host when that differs.
+func (p *Policy) resolveAll(paths []string) []string {
+	var out []string
+	for _, s := range paths {
+		out = append(out, p.spellings(s)...)
+	}
+	return out
+}
+
+// spellings returns the forms of host path s that matter: cleaned lexically,
+// and resolved through symlinks (of s as given, whose ".." follows a
+// symlink as the kernel does, and of the cleaned form) where it exists on
+// this host.
+func (p *Policy) spellings(s string) []string {
+	out := []string{path.Clean(s)}
+	for _, in := range []string{s, out[0]} {
+		if real, err := p.evalSymlinks(in); err == nil && !slices.Contains(out, path.Clean(real)) {
+			out = append(out, path.Clean(real))
+		}
+	}
+	return out
+}
+
+func (r Rules) check(where string) error {
+	for i, pfx := range r.AllowedBindPrefixes {
+		if !strings.HasPrefix(pfx, "/") || strings.ContainsRune(pfx, 0) {
+			return fmt.Errorf("%s.%s[%d]: %q must be an absolute path", where, RuleBindPrefixes, i, pfx)
+		}
+	}
+	for _, pats := range []struct {
+		rule string
+		list []string
+	}{{RuleVolumes, r.AllowedVolumes}, {RuleImages, r.AllowedImages}} {
+		for i, pat := range pats.list {
+			if _, err := path.Match(pat, ""); err != nil || pat == "" {
+				return fmt.Errorf("%s.%s[%d]: %q is not a valid pattern", where, pats.rule, i, pat)
+			}
+		}
+	}
+	switch {
+	case r.MaxCPUs != nil && !(*r.MaxCPUs > 0):
+		return fmt.Errorf("%s.%s: must be positive", where, RuleMaxCPUs)
+	case r.MaxMemoryBytes != nil && *r.MaxMemoryBytes <= 0:
+		return fmt.Errorf("%s.%s: must be positive", where, RuleMaxMemory)
+	case r.MaxCompletions != nil && *r.MaxCompletions <= 0:
+		return fmt.Errorf("%s.%s: must be positive", where, RuleMaxCompletions)
+	case r.MaxParallelism != nil && *r.MaxParallelism <= 0:
+		return fmt.Errorf("%s.%s: must be positive", where, RuleMaxParallelism)
+	case r.MaxActiveDeadlineSeconds != nil && *r.MaxActiveDeadlineSeconds <= 0:
+		return fmt.Errorf("%s.%s: must be positive", where, RuleMaxDeadline)
+	}
+	return nil
+}
+
+// For returns the rules of tenant: its own fields over the defaults over
+// the built-in defaults.
+func (p *Policy) For(tenant string) Rules {
+	r := p.file.Defaults
+	if t, ok := p.file.Tenants[tenant]; ok {
+		r = merge(r, t)
+	}
+	if r.AllowedVolumes == nil {
+		r.AllowedVolumes = []string{DefaultVolumePattern}
+	}
+	return r
+}
+
+// merge returns base with every field o sets.
+func merge(base, o Rules) Rules {
+	if o.AllowedBindPrefixes != nil {
+		base.AllowedBindPrefixes = o.AllowedBindPrefixes
+	}
+	if o.AllowedVolumes != nil {
+		base.AllowedVolumes = o.AllowedVolumes
+	}
+	if o.AllowedImages != nil {
+		base.AllowedImages = o.AllowedImages
+	}
+	if o.MaxCPUs != nil {
+		base.MaxCPUs = o.MaxCPUs
+	}
+	if o.MaxMemoryBytes != nil {
+		base.MaxMemoryBytes = o.MaxMemoryBytes
+	}
+	if o.MaxCompletions != nil {
+		base.MaxCompletions = o.MaxCompletions
+	}
+	if o.MaxParallelism != nil {
+		base.MaxParallelism = o.MaxParallelism
+	}
+	if o.MaxActiveDeadlineSeconds != nil {
+		base.MaxActiveDeadlineSeconds = o.MaxActiveDeadlineSeconds
+	}
+	return base
+}
+
+// refuse returns the EPOLICY error of a rule.
+func refuse(tenant, rule, format string, args ...any) error {
+	return jobs.Errorf(jobs.EPOLICY, "%s (policy rule %s of tenant %q)", fmt.Sprintf(format, args...), rule, tenant)
+}
+
+// Apply checks spec, a validated spec of a new job of tenant, against the
+// tenant's rules, and fills the limits and the deadline the job left unset
+// with the tenant's ceilings. It returns the first rule broken as an EPOLICY
+// error, and leaves spec unchanged then.
+func (p *Policy) Apply(tenant string, spec *jobs.Spec) error {
+	r := p.For(tenant)
+	if err := p.checkImage(tenant, r, spec.Image); err != nil {
+		return err
+	}
+	for i, m := range spec.Mounts {
+		if err := p.checkMount(tenant, r, i, m); err != nil {
+			return err
+		}
+	}
+	if err := checkCeilings(tenant, r, spec); err != nil {
+		return err
+	}
+	if r.MaxCPUs != nil && spec.Resources.Limits.CPUs == 0 {
+		spec.Resources.Limits.CPUs = *r.MaxCPUs
+	}
+	if r.MaxMemoryBytes != nil && spec.Resources.Limits.MemoryBytes == 0 {
+		spec.Resources.Limits.MemoryBytes = *r.MaxMemoryBytes
+	}
+	if r.MaxActiveDeadlineSeconds != nil && spec.ActiveDeadlineSeconds == 0 {
+		spec.ActiveDeadlineSeconds = *r.MaxActiveDeadlineSeconds
+	}
+	return nil
+}
+
+// CheckParallelism checks a new parallelism of a job of tenant (PATCH).
+func (p *Policy) CheckParallelism(tenant string, n int) error {
+	r := p.For(tenant)
+	if r.MaxParallelism != nil && n > *r.MaxParallelism {
+		return refuse(tenant, RuleMaxParallelism, "parallelism: %d exceeds the ceiling %d", n, *r.MaxParallelism)
+	}
+	return nil
+}
+
+func checkCeilings(tenant string, r Rules, s *jobs.Spec) error {
+	if c := r.MaxCPUs; c != nil {
+		for _, a := range []struct {
+			field string
+			v     float64
+		}{{"resources.limits.cpus", s.Resources.Limits.CPUs}, {"resources.reservations.cpus", s.Resources.Reservations.CPUs}} {
+			if a.v > *c {
+				return refuse(tenant, RuleMaxCPUs, "%s: %g exceeds the ceiling %g", a.field, a.v, *c)
+			}
+		}
+	}
+	if c := r.MaxMemoryBytes; c != nil {
+		for _, a := range []struct {
+			field string
+			v     int64
+		}{{"resources.limits.memoryBytes", s.Resources.Limits.MemoryBytes}, {"resources.reservations.memoryBytes", s.Resources.Reservations.MemoryBytes}} {
+			if a.v > *c {
+				return refuse(tenant, RuleMaxMemory, "%s: %d exceeds the ceiling %d", a.field, a.v, *c)
+			}
+		}
+	}
+	if c := r.MaxCompletions; c != nil && s.Completions > *c {
+		return refuse(tenant, RuleMaxCompletions, "completions: %d exceeds the ceiling %d", s.Completions, *c)
+	}
+	if c := r.MaxParallelism; c != nil && s.Parallelism > *c {
+		return refuse(tenant, RuleMaxParallelism, "parallelism: %d exceeds the ceiling %d", s.Parallelism, *c)
+	}
+	if c := r.MaxActiveDeadlineSeconds; c != nil && s.ActiveDeadlineSeconds > *c {
+		return refuse(tenant, RuleMaxDeadline, "activeDeadlineSeconds: %d exceeds the ceiling %d", s.ActiveDeadlineSeconds, *c)
+	}
+	return nil
+}
+
+func (p *Policy) checkMount(tenant string, r Rules, i int, m jobs.Mount) error {
+	switch m.Type {
+	case jobs.MountBind:
+		return p.checkBind(tenant, r, i, m.Source)
+	case jobs.MountVolume:
+		if !matchAny(tenant, r.AllowedVolumes, m.Source) {
+			return refuse(tenant, RuleVolumes, "mounts[%d].source: volume %q matches no allowed volume pattern", i, m.Source)
+		}
+	}
+	return nil
+}
+
+// checkBind refuses a bind source that reaches an Engine socket, in any of
+// its spellings, and one that is not under an allowed prefix in every one of
+// them.
+func (p *Policy) checkBind(tenant string, r Rules, i int, src string) error {
+	forms := p.spellings(src)
+	for _, f := range forms {
+		for _, sock := range p.denied {
+			if reaches(f, sock) {
+				return refuse(tenant, RuleEngineSocket, "mounts[%d].source: %q reaches the container engine's socket %s; jobs get the swarmjob API instead", i, src, sock)
+			}
+		}
+	}
+	for _, f := range forms {
+		if !underAny(f, r.AllowedBindPrefixes) {
+			return refuse(tenant, RuleBindPrefixes, "mounts[%d].source: %q is not under a directory the tenant may bind-mount", i, src)
+		}
+	}
+	return nil
+}
+
+// reaches reports whether mounting dir exposes file: dir is file, or a
+// directory above it. Case is ignored, for file systems that ignore it.
+func reaches(dir, file string) bool {
+	dir, file = strings.ToLower(dir), strings.ToLower(file)
+	return dir == file || dir == "/" || strings.HasPrefix(file, dir+"/")
+}
+
+// underAny reports whether clean path p is one of prefixes or below one.
+func underAny(p string, prefixes []string) bool {
+	for _, pfx := range prefixes {
+		pfx = path.Clean(pfx)
+		if p == pfx || pfx == "/" || strings.HasPrefix(p, pfx+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Policy) checkImage(tenant string, r Rules, image string) error {
+	if r.AllowedImages == nil {
+		return nil
+	}
+	if matchAny(tenant, r.AllowedImages, image) || matchAny(tenant, r.AllowedImages, FullImageRef(image)) {
+		return nil
+	}
+	return refuse(tenant, RuleImages, "image: %q matches no allowed image pattern", image)
+}
+
+// matchAny reports whether s matches one of patterns, with {tenant} in them
+// replaced by tenant.
+func matchAny(tenant string, patterns []string, s string) bool {
+	for _, pat := range patterns {
+		ok, err := path.Match(strings.ReplaceAll(pat, TenantPlaceholder, tenant), s)
+		if err == nil && ok {
+			return true
+		}
+	}
+	return false
+}
+
+// FullImageRef returns an image reference with the registry and namespace
+// Docker implies: "busybox:1" is "docker.io/library/busybox:1",
+// "user/app" is "docker.io/user/app". A reference naming its registry (a
+// first component with '.' or ':', or localhost) is returned as it is.
+func FullImageRef(ref string) string {
+	first, rest, found := strings.Cut(ref, "/")
+	if found && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		if first == "index.docker.io" {
+			first = "docker.io"
+		}
+		if first == "docker.io" && !strings.Contains(rest, "/") {
+			return "docker.io/library/" + rest
+		}
+		return first + "/" + rest
+	}
+	if !found {
+		return "docker.io/library/" + ref
+	}
+	return "docker.io/" + ref
+}
