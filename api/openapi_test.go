@@ -650,6 +650,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"DELETE", "/v1/jobs/" + batch.ID, "", nil, 204},
 		{"GET", "/v1/events", "", nil, 503}, // this server keeps no events
 		{"GET", "/healthz", "", nil, 200},
+		{"GET", "/metrics", "", nil, 404}, // this server has no metrics
 		{"GET", "/readyz", "", nil, 200},
 		{"GET", "/v1/openapi.json", "", nil, 200},
 	}

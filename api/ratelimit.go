@@ -82,25 +82,6 @@ func (l *limiters) allow(key string) (retryAfter, bool) {
 	return 0, true
 }
 
-// exhausted reports, without taking anything, whether key's bucket is
-// empty, and how long until it is not.
-func (l *limiters) exhausted(key string) (retryAfter, bool) {
-	if l == nil || l.rate <= 0 {
-		return 0, false
-	}
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, ok := l.buckets[key]
-	if !ok {
-		return 0, false
-	}
-	if tokens := b.lim.TokensAt(now); tokens < 1 {
-		return retryAfter(time.Duration((1 - tokens) / float64(l.rate) * float64(time.Second))), true
-	}
-	return 0, false
-}
-
 // refill is how long an empty bucket takes to fill up: a bucket idle that
 // long is the same as a new one.
 func (l *limiters) refill() time.Duration {

@@ -79,6 +79,8 @@ type EventLog interface {
 // Config holds the dependencies of a Server. Store and Enqueuer are required;
 // every other field has a default.
 type Config struct {
+	// Metrics serves GET /metrics (Prometheus); nil answers 404 there.
+	Metrics http.Handler
 	// Store holds the jobs. When it also implements jobs.IdempotentStore,
 	// POST /v1/jobs honours the Idempotency-Key header; otherwise a request
 	// with the header is refused.
@@ -144,6 +146,7 @@ type Config struct {
 // Server is the HTTP API. It holds no per-request state; its handler is safe
 // for concurrent use.
 type Server struct {
+	metrics  http.Handler
 	store    jobs.Store
 	hub      *jobs.Hub
 	enqueuer Enqueuer
@@ -188,6 +191,7 @@ func NewServer(cfg Config) *Server {
 		panic("api: no Config.Tokens nor Config.AdminToken, and Config.InsecureNoAuth is not set")
 	}
 	s := &Server{
+		metrics:  cfg.Metrics,
 		store:    cfg.Store,
 		hub:      cfg.Hub,
 		enqueuer: cfg.Enqueuer,
@@ -278,6 +282,17 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("DELETE /v1/tokens/{id}", s.need(admin, s.handleDeleteToken))
 	mux.HandleFunc("GET /v1/openapi.json", s.handleOpenAPI)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.HandleFunc("GET /metrics", s.handleMetrics)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	return mux
+}
+
+// handleMetrics serves the Prometheus metrics, without a token like the
+// probes: they hold counts and durations, nothing of any tenant's jobs.
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	if s.metrics == nil {
+		s.writeError(w, r, jobs.Errorf(jobs.ENOTFOUND, "metrics are not enabled"))
+		return
+	}
+	s.metrics.ServeHTTP(w, r)
 }

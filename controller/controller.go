@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/swarmjob/swarmjob/jobs"
+	"github.com/swarmjob/swarmjob/metrics"
 	"github.com/swarmjob/swarmjob/results"
 )
 
@@ -41,6 +42,8 @@ type Config struct {
 	MaxLogBytes int64
 	// Events receives what happens to jobs; NopRecorder when nil.
 	Events jobs.EventRecorder
+	// Metrics records syncs and polls; nil records nothing.
+	Metrics *metrics.Metrics
 	// NodeLostGrace is how long a node may be down before the attempts
 	// running on it are marked lost and replaced (default 30s).
 	NodeLostGrace time.Duration
@@ -52,6 +55,7 @@ type Controller struct {
 	engine   Engine
 	instance string
 	events   jobs.EventRecorder
+	metrics  *metrics.Metrics
 	store    jobs.Store
 	hub      *jobs.Hub
 	log      *slog.Logger
@@ -95,6 +99,7 @@ func NewController(cfg Config) *Controller {
 		engine:   cfg.Engine,
 		instance: cfg.Instance,
 		events:   cfg.Events,
+		metrics:  cfg.Metrics,
 		store:    cfg.Store,
 		hub:      cfg.Hub,
 		log:      cfg.Logger,
@@ -106,6 +111,7 @@ func NewController(cfg Config) *Controller {
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "jobs"}),
 	}
 	c.observer = newObserver(cfg.Engine, cfg.Instance, cfg.Logger, cfg.PollFast, cfg.PollSlow, cfg.NodeLostGrace, cfg.Now, c.Enqueue)
+	c.observer.metrics = cfg.Metrics
 	return c
 }
 
@@ -152,7 +158,9 @@ func (c *Controller) processNextWorkItem(ctx context.Context) bool {
 		return false
 	}
 	defer c.queue.Done(id)
+	start := time.Now()
 	err := c.syncJob(ctx, id)
+	c.metrics.SyncDone(time.Since(start), err)
 	switch {
 	case err != nil && ctx.Err() == nil:
 		c.log.Warn("sync failed; retrying", "job", id, "err", err, "retries", c.queue.NumRequeues(id))

@@ -12,6 +12,8 @@ import (
 
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
+
+	"github.com/swarmjob/swarmjob/metrics"
 )
 
 // observedAttempt is what Swarm shows of one attempt's service and its task.
@@ -77,7 +79,8 @@ type observer struct {
 	now      func() time.Time
 	onChange func(jobID string)
 
-	kick chan struct{}
+	kick    chan struct{}
+	metrics *metrics.Metrics
 	// burstUntil (unix nanos) ends the current burst of fast polls.
 	burstUntil atomic.Int64
 
@@ -197,7 +200,11 @@ func (o *observer) run(ctx context.Context) {
 				}
 			}
 		}
+		start := time.Now()
 		active, err := o.poll(ctx)
+		if ctx.Err() == nil {
+			o.metrics.Polled(time.Since(start), err)
+		}
 		next := o.slow
 		switch {
 		case err != nil && ctx.Err() == nil:

@@ -17,6 +17,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/swarmjob/swarmjob/jobs"
+	"github.com/swarmjob/swarmjob/metrics"
 )
 
 // Labels the collector reads; they match the controller's.
@@ -47,6 +48,7 @@ type Expirer interface {
 
 // Collector removes orphaned managed services. Create it with New.
 type Collector struct {
+	metrics  *metrics.Metrics
 	engine   Engine
 	instance string
 	store    JobReader
@@ -84,6 +86,8 @@ type Config struct {
 	RetentionCount int
 	// Events receives a job.deleted event per expired job.
 	Events jobs.EventRecorder
+	// Metrics counts what was removed; nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // New returns a Collector.
@@ -106,7 +110,7 @@ func New(cfg Config) *Collector {
 	if cfg.Events == nil {
 		cfg.Events = jobs.NopRecorder{}
 	}
-	return &Collector{engine: cfg.Engine, instance: cfg.Instance, store: cfg.Store, log: cfg.Logger, now: cfg.Now,
+	return &Collector{metrics: cfg.Metrics, engine: cfg.Engine, instance: cfg.Instance, store: cfg.Store, log: cfg.Logger, now: cfg.Now,
 		grace: cfg.Grace, interval: cfg.Interval, expirer: cfg.Expirer, maxAge: cfg.RetentionAge, keep: cfg.RetentionCount,
 		events: cfg.Events}
 }
@@ -155,6 +159,7 @@ func (c *Collector) Collect(ctx context.Context) (int, error) {
 			return removed, fmt.Errorf("removing service %s: %w", s.ID, err)
 		}
 		c.log.Info("removed orphaned service", "service", s.Spec.Name, "job", s.Spec.Labels[labelJob], "why", why)
+		c.metrics.ServiceCollected(why)
 		removed++
 	}
 	return removed, nil
@@ -212,6 +217,7 @@ func (c *Collector) Expire(ctx context.Context) (int, error) {
 			return i, fmt.Errorf("deleting expired job %s: %w", id, err)
 		}
 		c.log.Info("expired job deleted", "job", id)
+		c.metrics.JobExpired()
 		c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventJobDeleted, JobID: id, Reason: "Expired"})
 	}
 	return len(ids), nil

@@ -72,8 +72,8 @@ docker service ls --filter label=io.swarmjob.managed=true
 cat <<EOT
 
 The server keeps running in the background ($SWARMJOB_URL, store in $DATA).
-Its admin token is in $DATA/admin-token: the CLI finds it from this directory;
-from elsewhere, export SWARMJOB_TOKEN_FILE=$(realpath "$DATA")/admin-token first.
+Its admin token is $DATA/admin-token. The CLI reads ./data/admin-token by default;
+from another directory: export SWARMJOB_TOKEN_FILE=$(realpath "$DATA")/admin-token
 Try:   $BIN run swarmjob/busybox:test sh -c 'echo hi; exit 3'; echo "exit: \$?"
 Stop:  make demo-stop
 EOT

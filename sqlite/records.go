@@ -45,7 +45,7 @@ type specRecord struct {
 	Reservations            amountsRecord `json:"reservations"`
 	Constraints             []string      `json:"constraints"`
 	Networks                []string      `json:"networks"`
-	Mounts                  []mountRecord `json:"mounts,omitempty"`
+	Mounts                  []mountRecord `json:"mounts"`
 }
 
 type mountRecord struct {
@@ -132,6 +132,9 @@ func encodeSpec(s jobs.Spec) (string, error) {
 		}
 	}
 	var mounts []mountRecord
+	if s.Mounts != nil {
+		mounts = make([]mountRecord, 0, len(s.Mounts))
+	}
 	for _, m := range s.Mounts {
 		mounts = append(mounts, mountRecord{Type: string(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
@@ -190,6 +193,9 @@ func decodeSpec(text string) (jobs.Spec, error) {
 		}
 	}
 	var mounts []jobs.Mount
+	if r.Mounts != nil {
+		mounts = make([]jobs.Mount, 0, len(r.Mounts))
+	}
 	for _, m := range r.Mounts {
 		mounts = append(mounts, jobs.Mount{Type: jobs.MountType(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}

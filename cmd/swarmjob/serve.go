@@ -21,6 +21,7 @@ import (
 	"github.com/swarmjob/swarmjob/events"
 	"github.com/swarmjob/swarmjob/gc"
 	"github.com/swarmjob/swarmjob/jobs"
+	"github.com/swarmjob/swarmjob/metrics"
 	"github.com/swarmjob/swarmjob/results"
 	"github.com/swarmjob/swarmjob/sqlite"
 )
@@ -184,20 +185,21 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	// One events stream: the controller, the collector and the API record
 	// into it, and the API serves it.
 	eventLog := events.NewRecorder(store, log)
+	met := metrics.New()
 	ctrl := controller.NewController(controller.Config{
 		Engine: engine, Instance: instance, Store: store, Hub: hub, Logger: log,
 		PollFast: o.pollFast, PollSlow: o.pollSlow, Resync: o.resync, MaxLogBytes: o.maxLogBytes,
-		NodeLostGrace: o.nodeLost, Events: eventLog,
+		NodeLostGrace: o.nodeLost, Events: met.Recorder(eventLog), Metrics: met,
 	})
 	collector := gc.New(gc.Config{Engine: engine, Instance: instance, Store: store, Logger: log, Grace: o.orphanGrace, Interval: o.gcInterval,
-		Expirer: store, RetentionAge: o.retainAge, RetentionCount: o.retainCount, Events: eventLog})
+		Expirer: store, RetentionAge: o.retainAge, RetentionCount: o.retainCount, Events: eventLog, Metrics: met})
 	pruner := gc.NewPruner(gc.PrunerConfig{Store: store, Events: o.eventRet, Logger: log})
 	rateLimit := o.rateLimit
 	if rateLimit == 0 {
 		rateLimit = -1 // the flag's 0 is "no limit"
 	}
 	srv := api.NewServer(api.Config{
-		Store: store, Hub: hub, Enqueuer: ctrl, Logger: log, Events: eventLog,
+		Store: store, Hub: hub, Enqueuer: ctrl, Logger: log, Events: eventLog, Metrics: met.Handler(),
 		Tokens: store, AdminToken: adminTok, InsecureNoAuth: !o.auth, Policy: pol,
 		RateLimit: rateLimit, RateBurst: o.rateBurst,
 		// Followed logs relay running attempts from the Engine.
