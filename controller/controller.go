@@ -44,9 +44,19 @@ type Config struct {
 	Events jobs.EventRecorder
 	// Metrics records syncs and polls; nil records nothing.
 	Metrics *metrics.Metrics
+	// TenantLimit returns the cap on a tenant's active attempts (0: none).
+	// When it is set, Tenants must be set too.
+	TenantLimit func(tenant string) int
+	// Tenants counts a tenant's active attempts.
+	Tenants TenantCounter
 	// NodeLostGrace is how long a node may be down before the attempts
 	// running on it are marked lost and replaced (default 30s).
 	NodeLostGrace time.Duration
+}
+
+// TenantCounter counts the active attempts of a tenant's jobs.
+type TenantCounter interface {
+	ActiveAttempts(ctx context.Context, tenant string) (int, error)
 }
 
 // Controller runs jobs as Swarm services. Create it with NewController and
@@ -56,14 +66,23 @@ type Controller struct {
 	instance string
 	events   jobs.EventRecorder
 	metrics  *metrics.Metrics
-	store    jobs.Store
-	hub      *jobs.Hub
-	log      *slog.Logger
-	now      func() time.Time
-	resync   time.Duration
-	maxLog   int64
-	queue    workqueue.TypedRateLimitingInterface[string]
-	observer *observer
+
+	tenantLimit func(string) int
+	tenants     TenantCounter
+	// tenantLocks serialise the syncs of one capped tenant's jobs, so that
+	// two workers cannot both spend the same free slot; queued holds the
+	// jobs waiting for a slot, woken when one of the tenant's attempts ends.
+	tenantMu    sync.Mutex
+	tenantLocks map[string]*sync.Mutex
+	queued      map[string]map[string]bool
+	store       jobs.Store
+	hub         *jobs.Hub
+	log         *slog.Logger
+	now         func() time.Time
+	resync      time.Duration
+	maxLog      int64
+	queue       workqueue.TypedRateLimitingInterface[string]
+	observer    *observer
 }
 
 // NewController returns a Controller; it does nothing until Run.
@@ -100,12 +119,17 @@ func NewController(cfg Config) *Controller {
 		instance: cfg.Instance,
 		events:   cfg.Events,
 		metrics:  cfg.Metrics,
-		store:    cfg.Store,
-		hub:      cfg.Hub,
-		log:      cfg.Logger,
-		now:      cfg.Now,
-		resync:   cfg.Resync,
-		maxLog:   cfg.MaxLogBytes,
+
+		tenantLimit: cfg.TenantLimit,
+		tenants:     cfg.Tenants,
+		tenantLocks: map[string]*sync.Mutex{},
+		queued:      map[string]map[string]bool{},
+		store:       cfg.Store,
+		hub:         cfg.Hub,
+		log:         cfg.Logger,
+		now:         cfg.Now,
+		resync:      cfg.Resync,
+		maxLog:      cfg.MaxLogBytes,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, 30*time.Second),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "jobs"}),
@@ -247,5 +271,59 @@ func (c *Controller) consumeEvents(ctx context.Context, res client.EventsResult)
 				c.observer.Kick()
 			}
 		}
+	}
+}
+
+// tenantBudget locks the tenant's syncs when its active attempts are capped
+// and returns how many more it may start now, with the unlock to call when
+// the sync is done; unlimited and a no-op unlock otherwise.
+func (c *Controller) tenantBudget(ctx context.Context, tenant string) (int, func(), error) {
+	if c.tenantLimit == nil || c.tenants == nil {
+		return unlimited, func() {}, nil
+	}
+	limit := c.tenantLimit(tenant)
+	if limit <= 0 {
+		return unlimited, func() {}, nil
+	}
+	c.tenantMu.Lock()
+	mu, ok := c.tenantLocks[tenant]
+	if !ok {
+		mu = &sync.Mutex{}
+		c.tenantLocks[tenant] = mu
+	}
+	c.tenantMu.Unlock()
+	mu.Lock()
+	active, err := c.tenants.ActiveAttempts(ctx, tenant)
+	if err != nil {
+		mu.Unlock()
+		return 0, nil, err
+	}
+	return max(limit-active, 0), mu.Unlock, nil
+}
+
+// setQueued records whether job id of tenant waits for a slot.
+func (c *Controller) setQueued(tenant, id string, queued bool) {
+	c.tenantMu.Lock()
+	defer c.tenantMu.Unlock()
+	if queued {
+		if c.queued[tenant] == nil {
+			c.queued[tenant] = map[string]bool{}
+		}
+		c.queued[tenant][id] = true
+		return
+	}
+	delete(c.queued[tenant], id)
+}
+
+// wakeQueued enqueues the jobs of tenant that wait for a slot.
+func (c *Controller) wakeQueued(tenant string) {
+	c.tenantMu.Lock()
+	ids := make([]string, 0, len(c.queued[tenant]))
+	for id := range c.queued[tenant] {
+		ids = append(ids, id)
+	}
+	c.tenantMu.Unlock()
+	for _, id := range ids {
+		c.Enqueue(id)
 	}
 }

@@ -87,6 +87,16 @@ type verdict struct {
 // shows); only when nothing is left to settle does it finish the job or
 // start new attempts, so that every verdict rests on recorded outcomes.
 func decide(j *jobs.Job, observed []observedAttempt, takenAt, now time.Time) decision {
+	return decideWithin(j, observed, takenAt, now, unlimited)
+}
+
+// unlimited is the budget of a tenant without a cap on active attempts.
+const unlimited = -1
+
+// decideWithin is decide when the job's tenant may start at most budget
+// more attempts now (unlimited: no cap). Jobs held back by the cap wait
+// Pending with reason Queued.
+func decideWithin(j *jobs.Job, observed []observedAttempt, takenAt, now time.Time, budget int) decision {
 	var d decision
 	sum := summarize(j)
 	v := judge(j, sum, now)
@@ -192,6 +202,12 @@ func decide(j *jobs.Job, observed []observedAttempt, takenAt, now time.Time) dec
 		return d
 	}
 	d.Create = plan(j, sum, now, &d)
+	if budget != unlimited && len(d.Create) > budget {
+		d.Create = d.Create[:budget]
+		if len(d.Create) == 0 && sum.active == 0 {
+			st.Reason, st.Message = jobs.ReasonQueued, "waiting for the tenant's cap on active attempts"
+		}
+	}
 	if len(d.Create) > 0 && st.StartedAt == nil {
 		st.StartedAt = ptr(now)
 	}

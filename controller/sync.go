@@ -39,8 +39,14 @@ func (c *Controller) syncJob(ctx context.Context, id string) error {
 		if !ok {
 			return fmt.Errorf("swarm not observed yet")
 		}
-		d := decide(j, observed, takenAt, c.now())
+		budget, unlock, err := c.tenantBudget(ctx, j.Tenant)
+		if err != nil {
+			return err
+		}
+		d := decideWithin(j, observed, takenAt, c.now(), budget)
+		c.setQueued(j.Tenant, id, d.Status.Reason == jobs.ReasonQueued)
 		if !d.hasActions() {
+			unlock()
 			if err := c.writeStatus(ctx, j, d.Status); err != nil {
 				return err
 			}
@@ -49,7 +55,13 @@ func (c *Controller) syncJob(ctx context.Context, id string) error {
 			}
 			return nil
 		}
-		if err := c.act(ctx, j, d); err != nil {
+		err = c.act(ctx, j, d)
+		unlock()
+		if len(d.Finish) > 0 {
+			// Slots of the tenant may have freed up.
+			c.wakeQueued(j.Tenant)
+		}
+		if err != nil {
 			return err
 		}
 	}

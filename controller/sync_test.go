@@ -390,3 +390,47 @@ func TestSyncCancelCompletesWhileLogsAreUnreadable(t *testing.T) {
 		t.Errorf("services left: %v", h.engine.serviceNames())
 	}
 }
+
+// TestSyncTenantCapQueuesTheExcess: with a cap of 1 active attempt for the
+// tenant, a second job waits Queued until the first one's attempt ends.
+func TestSyncTenantCapQueuesTheExcess(t *testing.T) {
+	h := newHarness(t)
+	h.ctrl.tenantLimit = func(tenant string) int {
+		if tenant == "capped" {
+			return 1
+		}
+		return 0
+	}
+	h.ctrl.tenants = h.store.Store.(TenantCounter)
+	for _, id := range []string{"job1", "job2"} {
+		spec := jobs.Spec{Image: "img"}
+		spec.Defaults()
+		j := &jobs.Job{ID: id, Tenant: "capped", CreatedAt: h.clock.Now(), Spec: spec, Status: jobs.Status{Phase: jobs.PhasePending}}
+		if err := h.store.CreateJob(t.Context(), j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sync := func(id string) *jobs.Job {
+		t.Helper()
+		if _, err := h.ctrl.observer.poll(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.ctrl.syncJob(t.Context(), id); err != nil {
+			t.Fatal(err)
+		}
+		j, err := h.store.GetJobForSync(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	sync("job1")
+	if j := sync("job2"); len(j.Status.Attempts) != 0 || j.Status.Reason != jobs.ReasonQueued || j.Status.Phase != jobs.PhasePending {
+		t.Fatalf("second job = %+v, want Pending/Queued without attempts", j.Status)
+	}
+	h.engine.finishTask("swarmjob-job1-0-0", swarm.TaskStateComplete, 0, "", "")
+	sync("job1")
+	if j := sync("job2"); len(j.Status.Attempts) != 1 || j.Status.Reason == jobs.ReasonQueued {
+		t.Fatalf("second job after the first ended = %+v, want its attempt started", j.Status)
+	}
+}

@@ -52,6 +52,8 @@ const (
 	ReasonMaxFailedIndexes     = "MaxFailedIndexesExceeded"
 	ReasonFailedIndexes        = "FailedIndexes"
 	ReasonResumed              = "Resumed"
+	// ReasonQueued: the job waits for its tenant's cap on active attempts.
+	ReasonQueued = "Queued"
 )
 
 // Condition types, as in Kubernetes.

@@ -1630,3 +1630,28 @@ func TestExpiredJobs(t *testing.T) {
 		})
 	}
 }
+
+func TestActiveAttemptsPerTenant(t *testing.T) {
+	db := openTest(t)
+	for _, tc := range []struct{ id, tenant string }{{"a1", "a"}, {"a2", "a"}, {"b1", "b"}} {
+		j := newJob(tc.id)
+		j.Tenant = tc.tenant
+		create(t, db, j)
+	}
+	put := func(id string, attempt int, st jobs.AttemptState) {
+		t.Helper()
+		if err := db.PutAttempt(t.Context(), id, jobs.Attempt{Attempt: attempt, State: st}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("a1", 0, "running")
+	put("a1", 1, jobs.AttemptCreating)
+	put("a1", 2, jobs.AttemptFailed)
+	put("a2", 0, "pending")
+	put("b1", 0, "running")
+	for tenant, want := range map[string]int{"a": 3, "b": 1, "c": 0} {
+		if got, err := db.ActiveAttempts(t.Context(), tenant); err != nil || got != want {
+			t.Errorf("tenant %s: %d, %v; want %d", tenant, got, err, want)
+		}
+	}
+}
