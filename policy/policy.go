@@ -80,6 +80,10 @@ type Rules struct {
 	MaxCompletions           *int     `json:"maxCompletions,omitempty"`
 	MaxParallelism           *int     `json:"maxParallelism,omitempty"`
 	MaxActiveDeadlineSeconds *int64   `json:"maxActiveDeadlineSeconds,omitempty"`
+	// MaxActiveAttempts caps the attempts of all the tenant's jobs that are
+	// active at once; jobs beyond it wait Pending with reason Queued.
+	// Default: no cap.
+	MaxActiveAttempts *int `json:"maxActiveAttempts,omitempty"`
 }
 
 // File is the policy file: rules for every tenant, and per tenant rules
@@ -274,7 +278,18 @@ func merge(base, o Rules) Rules {
 	if o.MaxActiveDeadlineSeconds != nil {
 		base.MaxActiveDeadlineSeconds = o.MaxActiveDeadlineSeconds
 	}
+	if o.MaxActiveAttempts != nil {
+		base.MaxActiveAttempts = o.MaxActiveAttempts
+	}
 	return base
+}
+
+// ActiveAttemptLimit returns the cap on tenant's active attempts, 0 for none.
+func (p *Policy) ActiveAttemptLimit(tenant string) int {
+	if n := p.For(tenant).MaxActiveAttempts; n != nil && *n > 0 {
+		return *n
+	}
+	return 0
 }
 
 // refuse returns the EPOLICY error of a rule.

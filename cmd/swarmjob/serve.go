@@ -190,6 +190,7 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 		Engine: engine, Instance: instance, Store: store, Hub: hub, Logger: log,
 		PollFast: o.pollFast, PollSlow: o.pollSlow, Resync: o.resync, MaxLogBytes: o.maxLogBytes,
 		NodeLostGrace: o.nodeLost, Events: met.Recorder(eventLog), Metrics: met,
+		TenantLimit: pol.ActiveAttemptLimit, Tenants: store,
 	})
 	collector := gc.New(gc.Config{Engine: engine, Instance: instance, Store: store, Logger: log, Grace: o.orphanGrace, Interval: o.gcInterval,
 		Expirer: store, RetentionAge: o.retainAge, RetentionCount: o.retainCount, Events: eventLog, Metrics: met})
