@@ -506,18 +506,20 @@ func TestStreamsCap(t *testing.T) {
 		done <- rec.Code
 	}()
 	// Until the first wait holds the one slot.
+	id, _ := auth.TokenID(a)
 	deadline := time.Now().Add(5 * time.Second)
-	for {
-		rec := e.as(a, "GET", "/v1/jobs/"+job.ID+"/wait?timeout=0s", "")
-		if rec.Code == http.StatusTooManyRequests {
-			wantError(t, rec, 429, types.CodeRateLimited, "streams open")
-			break
+	for e.srv.open.held("token:"+id) != 1 {
+		select {
+		case code := <-done:
+			t.Fatalf("the first wait ended with %d", code)
+		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the second wait was never refused")
+			t.Fatal("the first wait never took its slot")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	wantError(t, e.as(a, "GET", "/v1/jobs/"+job.ID+"/wait?timeout=0s", ""), 429, types.CodeRateLimited, "streams open")
 	// Other tokens are not affected.
 	if rec := e.as(testAdminToken, "GET", "/v1/jobs/"+job.ID+"/wait?timeout=0s", ""); rec.Code != 200 {
 		t.Errorf("admin's wait: %d", rec.Code)

@@ -141,6 +141,13 @@ func (c *counters) acquire(key string) bool {
 	return true
 }
 
+// held returns how many key holds now.
+func (c *counters) held(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[key]
+}
+
 func (c *counters) release(key string) {
 	if c.max < 1 {
 		return

@@ -235,6 +235,8 @@ func (r Rules) check(where string) error {
 		return fmt.Errorf("%s.%s: must be positive", where, RuleMaxParallelism)
 	case r.MaxActiveDeadlineSeconds != nil && *r.MaxActiveDeadlineSeconds <= 0:
 		return fmt.Errorf("%s.%s: must be positive", where, RuleMaxDeadline)
+	case r.MaxActiveAttempts != nil && *r.MaxActiveAttempts <= 0:
+		return fmt.Errorf("%s.maxActiveAttempts: must be positive", where)
 	}
 	return nil
 }

@@ -299,6 +299,7 @@ tenants:
 	for _, bad := range []string{
 		`defaults: {maxCPU: 1}`,                       // unknown field
 		`defaults: {maxCpus: -1}`,                     // not positive
+		`tenants: {a: {maxActiveAttempts: 0}}`,        // not positive
 		`defaults: {maxCompletions: "ten"}`,           // wrong type
 		`defaults: {allowedBindPrefixes: [relative]}`, // not absolute
 		`defaults: {allowedImages: ["["]}`,            // bad pattern
