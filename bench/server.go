@@ -101,6 +101,7 @@ func startServer(bin, dataDir, logPath string, extra []string) (*server, error) 
 		args:    slices.Concat([]string{"serve", "--listen", addr, "--data-dir", dataDir}, serverFlags, extra),
 	}
 	s.cmd = exec.Command(bin, s.args...)
+	s.cmd.Env = append(os.Environ(), "SWARMJOB_ADMIN_TOKEN="+benchToken)
 	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := s.cmd.Start(); err != nil {

@@ -33,13 +33,16 @@ type swarmjobSystem struct {
 	jobs map[string]bool
 }
 
+// benchToken is the admin token of the bench's own server.
+const benchToken = "swarmjob-bench-admin-token-0123456789"
+
 func newSwarmjobSystem(baseURL, image, runID string) (*swarmjobSystem, error) {
 	// Enough idle connections that concurrent waits of a burst do not
 	// close and reopen connections.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 256
 	api, err := sjclient.New(baseURL, sjclient.WithHTTPClient(&http.Client{Transport: tr}),
-		sjclient.WithUserAgent("swarmjob-bench"))
+		sjclient.WithUserAgent("swarmjob-bench"), sjclient.WithToken(benchToken))
 	if err != nil {
 		return nil, err
 	}

@@ -106,7 +106,7 @@ func (c *Controller) act(ctx context.Context, j *jobs.Job, d decision) error {
 			return fmt.Errorf("deleting job: %w", err)
 		}
 		c.log.Info("job deleted", "job", j.ID)
-		c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventJobDeleted, JobID: j.ID, Labels: j.Labels, Phase: j.Status.Phase})
+		c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventJobDeleted, JobID: j.ID, Tenant: j.Tenant, Labels: j.Labels, Phase: j.Status.Phase})
 	}
 	return nil
 }
@@ -135,7 +135,7 @@ func (c *Controller) finish(ctx context.Context, j *jobs.Job, f finishAction) er
 	if err := c.store.PutAttempt(ctx, j.ID, a); err != nil {
 		return fmt.Errorf("recording outcome of attempt %d: %w", a.Attempt, err)
 	}
-	c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventAttemptFinished, JobID: j.ID, Labels: j.Labels,
+	c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventAttemptFinished, JobID: j.ID, Tenant: j.Tenant, Labels: j.Labels,
 		Index: a.Index, Attempt: a.Attempt, State: a.State, ExitCode: a.ExitCode, Reason: a.Reason, Message: a.Error})
 	exitCode := "none"
 	if a.ExitCode != nil {
@@ -241,10 +241,10 @@ func (c *Controller) create(ctx context.Context, j *jobs.Job, cr createAction) e
 	}
 	c.log.Info("attempt created", "job", j.ID, "service", spec.Name, "attempt", a.Attempt, "state", a.State)
 	if a.ServiceID != "" {
-		c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventAttemptStarted, JobID: j.ID, Labels: j.Labels,
+		c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventAttemptStarted, JobID: j.ID, Tenant: j.Tenant, Labels: j.Labels,
 			Index: a.Index, Attempt: a.Attempt, State: a.State})
 	} else if a.Finished() {
-		c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventAttemptFinished, JobID: j.ID, Labels: j.Labels,
+		c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventAttemptFinished, JobID: j.ID, Tenant: j.Tenant, Labels: j.Labels,
 			Index: a.Index, Attempt: a.Attempt, State: a.State, Reason: a.Reason, Message: a.Error})
 	}
 	c.observer.Kick()
@@ -307,7 +307,7 @@ func (c *Controller) writeStatus(ctx context.Context, j *jobs.Job, st jobs.Statu
 	}
 	if st.Phase != j.Status.Phase {
 		c.log.Info("job phase changed", "job", j.ID, "from", j.Status.Phase, "to", st.Phase, "reason", st.Reason)
-		c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventPhaseChanged, JobID: j.ID, Labels: j.Labels,
+		c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventPhaseChanged, JobID: j.ID, Tenant: j.Tenant, Labels: j.Labels,
 			Phase: st.Phase, Reason: st.Reason, Message: st.Message})
 	}
 	j.Status.Phase, j.Status.StartedAt = st.Phase, st.StartedAt
