@@ -32,6 +32,12 @@ fi
 mkdir -p "$DATA"
 if "$BIN" ls >/dev/null 2>&1; then
 	echo "demo: a swarmjob server already answers at $SWARMJOB_URL; using it"
+elif curl -fsS "$SWARMJOB_URL/healthz" >/dev/null 2>&1; then
+	# Something answers there but refuses this demo's token: another
+	# server (another data directory) holds the address.
+	echo "demo: another swarmjob server answers at $SWARMJOB_URL with a different token;" >&2
+	echo "      stop it, or pick another address: SWARMJOB_LISTEN=127.0.0.1:18080 make demo" >&2
+	exit 1
 else
 	say "starting swarmjob serve --listen $LISTEN --data-dir $DATA (log: $LOG)"
 	nohup "$BIN" serve --listen "$LISTEN" --data-dir "$DATA" >>"$LOG" 2>&1 &
@@ -46,10 +52,16 @@ else
 		sleep 0.1
 	done
 	curl -fsS "$SWARMJOB_URL/readyz" >/dev/null || { echo "demo: server not ready; see $LOG" >&2; exit 1; }
+	if ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null || ! "$BIN" ls >/dev/null 2>&1; then
+		echo "demo: the server did not start (is $LISTEN taken?); last log lines:" >&2
+		tail -5 "$LOG" >&2
+		exit 1
+	fi
 fi
 
 say "swarmjob run swarmjob/busybox:test sh -c '…'   (a one-shot job on the Swarm)"
 set +e
+# shellcheck disable=SC2016 # the job's shell expands these, not this one
 "$BIN" run --name demo --label demo=true swarmjob/busybox:test sh -c '
 	echo "hello from job $SWARMJOB_JOB_ID (attempt $SWARMJOB_ATTEMPT) on $(hostname)"
 	for i in 1 2 3; do echo "working... step $i"; sleep 0.3; done
@@ -72,8 +84,8 @@ docker service ls --filter label=io.swarmjob.managed=true
 cat <<EOT
 
 The server keeps running in the background ($SWARMJOB_URL, store in $DATA).
-Its admin token is $DATA/admin-token. The CLI reads ./data/admin-token by default;
-from another directory: export SWARMJOB_TOKEN_FILE=$(realpath "$DATA")/admin-token
+Its admin token is $DATA/admin-token. In another shell, first:
+  export SWARMJOB_URL=$SWARMJOB_URL SWARMJOB_TOKEN_FILE=$(realpath "$DATA")/admin-token
 Try:   $BIN run swarmjob/busybox:test sh -c 'echo hi; exit 3'; echo "exit: \$?"
 Stop:  make demo-stop
 EOT

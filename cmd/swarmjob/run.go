@@ -211,7 +211,7 @@ func runJob(ctx context.Context, env *cliEnv, req types.CreateJobRequest, detach
 		if _, err := c.CancelJob(cctx, job.ID); err != nil {
 			env.errorf("cancelling job %s: %v", job.ID, err)
 		} else {
-			env.errorf("cancelled job %s", job.ID)
+			env.errorf("cancel requested for job %s", job.ID)
 		}
 		return &exitError{code: exitInterrupted}
 	}
