@@ -153,8 +153,10 @@ func TestRunExitCodes(t *testing.T) {
 			if len(calls.Created) != 1 {
 				t.Errorf("server saw %d creates, want 1", len(calls.Created))
 			}
-			if calls.Waits != tt.wantWaits {
-				t.Errorf("server saw %d wait calls, want %d", calls.Waits, tt.wantWaits)
+			// Plus at most one from the reporter of why the job waits,
+			// which races with the output streams ending.
+			if calls.Waits < tt.wantWaits || calls.Waits > tt.wantWaits+1 {
+				t.Errorf("server saw %d wait calls, want %d (or one more)", calls.Waits, tt.wantWaits)
 			}
 			// The two streams are requested concurrently.
 			if diff := cmp.Diff(tt.wantLogs, calls.Queries, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {

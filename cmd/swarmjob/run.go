@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -198,7 +199,15 @@ func runJob(ctx context.Context, env *cliEnv, req types.CreateJobRequest, detach
 
 	// The output streams while the job runs; both streams end once the job
 	// is terminal. Then the wait returns at once with the final job.
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		reportWaiting(watchCtx, c, env, job.ID)
+	}()
 	streamErr := streamOutput(ctx, c, job.ID, env.stdout, env.stderr)
+	stopWatching()
+	<-watched
 	final, err := c.WaitTerminal(ctx, job.ID)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -222,6 +231,32 @@ func runJob(ctx context.Context, env *cliEnv, req types.CreateJobRequest, detach
 		env.errorf("output of job %s is incomplete (%v); the stored output: swarmjob logs %s", final.ID, streamErr, final.ID)
 	}
 	return jobResult(env, final)
+}
+
+// reportWaiting tells on stderr why the job is not running yet, whenever
+// that changes (no node fits, queued behind the tenant's cap, backing off),
+// until ctx ends. The job's output says nothing while it waits, so without
+// this `run` would look hung. Errors end the reporting silently: it is a
+// courtesy, the output streams and the final wait carry the result.
+func reportWaiting(ctx context.Context, c *client.Client, env *cliEnv, id string) {
+	last := ""
+	for ctx.Err() == nil {
+		j, err := c.Wait(ctx, id, 2*time.Second)
+		if err != nil || types.TerminalPhase(j.Status.Phase) {
+			return
+		}
+		why := ""
+		if j.Status.Phase == types.PhasePending || j.Status.Reason != "" {
+			why = strings.TrimPrefix(j.Status.Reason+": "+j.Status.Message, ": ")
+		}
+		if why != last && strings.TrimSpace(why) != "" && strings.TrimSpace(why) != ":" {
+			env.errorf("job %s %s: %s", id, strings.ToLower(j.Status.Phase), why)
+		}
+		last = why
+		if err := sleepCtx(ctx, time.Second); err != nil {
+			return
+		}
+	}
 }
 
 // streamOutput copies the job's stdout to stdout and its stderr to stderr
