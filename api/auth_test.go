@@ -406,6 +406,8 @@ func TestTokenRoutes(t *testing.T) {
 		{`{"tenant":"a","scopes":["jobs:read","jobs:read"]}`, "scopes[1]: jobs:read is given twice"},
 		{`{"tenant":"a","scopes":["jobs:read"],"expiresIn":"-1h"}`, "expiresIn:"},
 		{`{"tenant":"a","scopes":["jobs:read"],"expiresIn":"forever"}`, "expiresIn:"},
+		{`{"tenant":"a","scopes":["jobs:read"],"expiresIn":"0d"}`, "expiresIn:"},
+		{`{"tenant":"a","scopes":["jobs:read"],"expiresIn":"1.5d"}`, "expiresIn:"},
 		{`{"tenant":"a","scopes":["jobs:read"],"expiresIn":"100000h"}`, "expiresIn:"},
 		{`{"tenant":"a","scopes":["jobs:read"],"name":"a b"}`, "name:"},
 		{`{"tenant":"a","scopes":["jobs:read"],"hash":"x"}`, `unknown field "hash"`},

@@ -1,9 +1,12 @@
 package api
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/swarmjob/swarmjob/api/types"
@@ -83,9 +86,9 @@ func tokenFromRequest(req types.CreateTokenRequest, now time.Time) (auth.Token, 
 		t.Scopes = append(t.Scopes, scope)
 	}
 	if req.ExpiresIn != "" {
-		d, err := time.ParseDuration(req.ExpiresIn)
+		d, err := parseLifetime(req.ExpiresIn)
 		if err != nil || d <= 0 || d > MaxTokenLifetime {
-			return auth.Token{}, jobs.Errorf(jobs.EINVALID, "expiresIn: must be a positive duration of at most %s such as 720h, got %q", MaxTokenLifetime, truncateMsg(req.ExpiresIn))
+			return auth.Token{}, jobs.Errorf(jobs.EINVALID, "expiresIn: must be a positive duration of at most %s such as 720h or 30d, got %q", MaxTokenLifetime, truncateMsg(req.ExpiresIn))
 		}
 		t.ExpiresAt = now.Add(d)
 	}
@@ -157,4 +160,17 @@ func truncateMsg(s string) string {
 		return s[:64] + "…"
 	}
 	return s
+}
+
+// parseLifetime reads a Go duration, or a whole number of days such as
+// "30d", which people write for token lifetimes.
+func parseLifetime(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 || n > 100000 {
+			return 0, fmt.Errorf("bad number of days %q", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
 }

@@ -137,6 +137,9 @@ type ListOptions struct {
 	Selector string
 	// NamePrefix keeps only jobs whose name starts with it.
 	NamePrefix string
+	// Tenant keeps only that tenant's jobs; it needs an admin token (other
+	// tokens see their own tenant's jobs whatever they ask).
+	Tenant string
 	// CreatedAfter keeps jobs created at or after it, CreatedBefore jobs
 	// created strictly before it; zero times are no bound.
 	CreatedAfter, CreatedBefore time.Time
@@ -236,6 +239,9 @@ func (c *Client) ListJobs(ctx context.Context, opts ListOptions) (*types.JobList
 	}
 	if opts.NamePrefix != "" {
 		q.Set("namePrefix", opts.NamePrefix)
+	}
+	if opts.Tenant != "" {
+		q.Set("tenant", opts.Tenant)
 	}
 	if !opts.CreatedAfter.IsZero() {
 		q.Set("createdAfter", opts.CreatedAfter.Format(time.RFC3339Nano))

@@ -428,6 +428,12 @@ func TestLs(t *testing.T) {
 				"&createdBefore=2026-01-02T03%3A04%3A05%2B01%3A00&label=team%21%3Dx%2C%21urgent&namePrefix=nightly-&order=asc"},
 		},
 		{
+			name:        "an admin lists one tenant",
+			args:        []string{"ls", "-q", "--tenant", "team-a"},
+			wantStdout:  "j1\nj2\njob-with-a-long-id\n",
+			wantQueries: []string{"tenant=team-a"},
+		},
+		{
 			name:        "one page says there is more",
 			args:        []string{"ls", "-q"},
 			pageSize:    2,

@@ -22,6 +22,7 @@ type lsOptions struct {
 	createdAfter  string
 	createdBefore string
 	order         string
+	tenant        string
 	limit         int
 	all           bool
 	quiet         bool
@@ -65,6 +66,7 @@ func newLsCmd(env *cliEnv) *cobra.Command {
 	f.StringVar(&o.createdAfter, "created-after", "", "only jobs created at or after this time (RFC 3339, or a duration ago such as 2h)")
 	f.StringVar(&o.createdBefore, "created-before", "", "only jobs created before this time (RFC 3339, or a duration ago)")
 	f.StringVar(&o.order, "order", "desc", "desc (newest first) or asc (oldest first)")
+	f.StringVar(&o.tenant, "tenant", "", "only this tenant's jobs (admin tokens; others always see their own)")
 	f.IntVar(&o.limit, "limit", 0, "jobs per page (0 = server default)")
 	f.BoolVar(&o.all, "all", false, "list every page")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only job IDs")
@@ -78,7 +80,7 @@ func newLsCmd(env *cliEnv) *cobra.Command {
 // listOptions turns the flags into the options of ListJobs; times given as
 // durations count back from now.
 func (o lsOptions) listOptions(now time.Time) (client.ListOptions, error) {
-	opts := client.ListOptions{Phase: o.phase, Selector: strings.Join(o.selectors, ","), NamePrefix: o.namePrefix, Limit: o.limit}
+	opts := client.ListOptions{Phase: o.phase, Selector: strings.Join(o.selectors, ","), NamePrefix: o.namePrefix, Tenant: o.tenant, Limit: o.limit}
 	switch o.order {
 	case "desc":
 	case "asc":

@@ -64,7 +64,7 @@ func newTokenCreateCmd(env *cliEnv) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&req.Tenant, "tenant", "", "tenant the token acts for (required)")
 	f.StringSliceVar(&req.Scopes, "scope", nil, "jobs:read, jobs:write or admin; repeatable (required)")
-	f.StringVar(&req.ExpiresIn, "expires-in", "", "lifetime such as 720h (default: never expires)")
+	f.StringVar(&req.ExpiresIn, "expires-in", "", "lifetime such as 720h or 30d (default: never expires)")
 	f.StringVar(&req.Name, "name", "", "a note on what the token is for")
 	completeFlagValues(cmd, "scope", types.ScopeJobsRead, types.ScopeJobsWrite, types.ScopeAdmin)
 	return cmd
