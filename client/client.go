@@ -178,11 +178,7 @@ type LogOptions struct {
 
 // CreateJob submits a job (POST /v1/jobs) and returns it as stored.
 func (c *Client) CreateJob(ctx context.Context, req types.CreateJobRequest) (*types.Job, error) {
-	var job types.Job
-	if err := c.do(ctx, http.MethodPost, c.path("v1", "jobs"), nil, req, &job); err != nil {
-		return nil, err
-	}
-	return &job, nil
+	return call[types.Job](ctx, c, http.MethodPost, c.path("v1", "jobs"), nil, req)
 }
 
 // CreateJobWithKey submits a job with an Idempotency-Key: when the server
@@ -212,11 +208,7 @@ func (c *Client) GetJob(ctx context.Context, id string) (*types.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	var job types.Job
-	if err := c.do(ctx, http.MethodGet, p, nil, nil, &job); err != nil {
-		return nil, err
-	}
-	return &job, nil
+	return call[types.Job](ctx, c, http.MethodGet, p, nil, nil)
 }
 
 // ListJobs returns one page of jobs. Pass the returned NextCursor back in
@@ -258,11 +250,7 @@ func (c *Client) ListJobs(ctx context.Context, opts ListOptions) (*types.JobList
 	if opts.Cursor != "" {
 		q.Set("cursor", opts.Cursor)
 	}
-	var list types.JobList
-	if err := c.do(ctx, http.MethodGet, c.path("v1", "jobs"), q, nil, &list); err != nil {
-		return nil, err
-	}
-	return &list, nil
+	return call[types.JobList](ctx, c, http.MethodGet, c.path("v1", "jobs"), q, nil)
 }
 
 // Logs returns the logs of a job as plain text, streamed as the server
@@ -317,11 +305,7 @@ func (c *Client) Wait(ctx context.Context, id string, timeout time.Duration) (*t
 	if timeout > 0 {
 		q.Set("timeout", timeout.String())
 	}
-	var job types.Job
-	if err := c.do(ctx, http.MethodGet, p, q, nil, &job); err != nil {
-		return nil, err
-	}
-	return &job, nil
+	return call[types.Job](ctx, c, http.MethodGet, p, q, nil)
 }
 
 // WaitTerminal blocks until the job is Succeeded, Failed or Cancelled and
@@ -361,11 +345,7 @@ func (c *Client) CancelJob(ctx context.Context, id string) (*types.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	var job types.Job
-	if err := c.do(ctx, http.MethodPost, p, nil, nil, &job); err != nil {
-		return nil, err
-	}
-	return &job, nil
+	return call[types.Job](ctx, c, http.MethodPost, p, nil, nil)
 }
 
 // SuspendJob asks the server to suspend a job (POST /v1/jobs/{id}/suspend)
@@ -390,11 +370,7 @@ func (c *Client) PatchJob(ctx context.Context, id string, patch types.JobPatch) 
 	if err != nil {
 		return nil, err
 	}
-	var job types.Job
-	if err := c.do(ctx, http.MethodPatch, p, nil, patch, &job); err != nil {
-		return nil, err
-	}
-	return &job, nil
+	return call[types.Job](ctx, c, http.MethodPatch, p, nil, patch)
 }
 
 // Results returns the outcome of each completion index of a job
@@ -404,11 +380,7 @@ func (c *Client) Results(ctx context.Context, id string) (*types.Results, error)
 	if err != nil {
 		return nil, err
 	}
-	var res types.Results
-	if err := c.do(ctx, http.MethodGet, p, nil, nil, &res); err != nil {
-		return nil, err
-	}
-	return &res, nil
+	return call[types.Results](ctx, c, http.MethodGet, p, nil, nil)
 }
 
 // postJob sends a body-less POST to /v1/jobs/{id}/{action} and decodes the
@@ -418,11 +390,7 @@ func (c *Client) postJob(ctx context.Context, id, action string) (*types.Job, er
 	if err != nil {
 		return nil, err
 	}
-	var job types.Job
-	if err := c.do(ctx, http.MethodPost, p, nil, nil, &job); err != nil {
-		return nil, err
-	}
-	return &job, nil
+	return call[types.Job](ctx, c, http.MethodPost, p, nil, nil)
 }
 
 // DeleteJob deletes a job and its stored results, cancelling it first if it
@@ -439,21 +407,13 @@ func (c *Client) DeleteJob(ctx context.Context, id string) error {
 // admin scope). The returned Secret is shown this once: the server keeps
 // only its hash.
 func (c *Client) CreateToken(ctx context.Context, req types.CreateTokenRequest) (*types.CreatedToken, error) {
-	var t types.CreatedToken
-	if err := c.do(ctx, http.MethodPost, c.path("v1", "tokens"), nil, req, &t); err != nil {
-		return nil, err
-	}
-	return &t, nil
+	return call[types.CreatedToken](ctx, c, http.MethodPost, c.path("v1", "tokens"), nil, req)
 }
 
 // ListTokens lists the tokens, without their secrets (GET /v1/tokens;
 // admin).
 func (c *Client) ListTokens(ctx context.Context) (*types.TokenList, error) {
-	var l types.TokenList
-	if err := c.do(ctx, http.MethodGet, c.path("v1", "tokens"), nil, nil, &l); err != nil {
-		return nil, err
-	}
-	return &l, nil
+	return call[types.TokenList](ctx, c, http.MethodGet, c.path("v1", "tokens"), nil, nil)
 }
 
 // DeleteToken deletes a token, which stops working at once
@@ -490,6 +450,16 @@ func (c *Client) jobPath(id string, sub ...string) (string, error) {
 		return "", fmt.Errorf("invalid job ID %q", id)
 	}
 	return c.path(append([]string{"v1", "jobs", id}, sub...)...), nil
+}
+
+// call sends a request with do and returns its JSON answer decoded into a
+// new T.
+func call[T any](ctx context.Context, c *Client, method, escapedPath string, q url.Values, body any) (*T, error) {
+	out := new(T)
+	if err := c.do(ctx, method, escapedPath, q, body, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // do sends a request with an optional JSON body and decodes a 2xx response

@@ -231,7 +231,7 @@ func (c *Controller) resyncLoop(ctx context.Context) {
 func (c *Controller) watchEvents(ctx context.Context) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		filters := ownedFilters(c.instance).Add("type", "service", "container")
+		filters := OwnedFilters(c.instance).Add("type", "service", "container")
 		res := c.engine.Events(ctx, client.EventsListOptions{Filters: filters})
 		connected := time.Now()
 		err := c.consumeEvents(ctx, res)

@@ -228,7 +228,7 @@ func (o *observer) run(ctx context.Context) {
 // It reports whether any managed service exists.
 func (o *observer) poll(ctx context.Context) (bool, error) {
 	takenAt := o.now()
-	filter := ownedFilters(o.instance)
+	filter := OwnedFilters(o.instance)
 	tasks, err := o.engine.TaskList(ctx, client.TaskListOptions{Filters: filter})
 	if err != nil {
 		return false, fmt.Errorf("listing tasks: %w", err)
@@ -280,7 +280,7 @@ func buildSnapshot(instance string, takenAt time.Time, services []swarm.Service,
 	}
 	snap := &snapshot{takenAt: takenAt, byJob: map[string][]observedAttempt{}}
 	for _, s := range services {
-		jobID, index, attempt, ok := attemptLabels(instance, s.Spec.Labels)
+		jobID, index, attempt, ok := AttemptOf(instance, s.Spec.Labels)
 		if !ok {
 			continue
 		}

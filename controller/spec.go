@@ -41,9 +41,10 @@ func ServiceName(jobID string, index, attempt int) string {
 // ManagedFilterLabel is the label filter that selects every managed object.
 const ManagedFilterLabel = LabelManaged + "=true"
 
-// ownedFilters selects the managed objects of one instance: Engine label
+// OwnedFilters selects the managed objects of one instance (for listing
+// and events): Engine label
 // filters with several values match objects that carry all of them.
-func ownedFilters(instance string) client.Filters {
+func OwnedFilters(instance string) client.Filters {
 	return make(client.Filters).Add("label", ManagedFilterLabel, LabelInstance+"="+instance)
 }
 
@@ -107,9 +108,9 @@ func serviceSpec(instance string, j *jobs.Job, index, attempt int) swarm.Service
 
 func nanoCPUs(cpus float64) int64 { return int64(cpus * 1e9) }
 
-// attemptLabels parses the index and attempt labels of a managed object; ok
-// is false when the object is not a well-formed attempt of this instance.
-func attemptLabels(instance string, labels map[string]string) (jobID string, index, attempt int, ok bool) {
+// AttemptOf parses the labels of a managed object; ok is false when the
+// object is not a well-formed attempt of instance, and so not to be touched.
+func AttemptOf(instance string, labels map[string]string) (jobID string, index, attempt int, ok bool) {
 	if labels[LabelManaged] != "true" || labels[LabelInstance] != instance || labels[LabelJob] == "" {
 		return "", 0, 0, false
 	}

@@ -103,8 +103,8 @@ func TestAttemptLabels(t *testing.T) {
 		{map[string]string{LabelManaged: "true", LabelInstance: "inst1", LabelJob: "j", LabelIndex: "1", LabelAttempt: "-1"}, false},
 	}
 	for _, tt := range tests {
-		if _, _, _, ok := attemptLabels("inst1", tt.labels); ok != tt.ok {
-			t.Errorf("attemptLabels(%v) ok = %v, want %v", tt.labels, ok, tt.ok)
+		if _, _, _, ok := AttemptOf("inst1", tt.labels); ok != tt.ok {
+			t.Errorf("AttemptOf(%v) ok = %v, want %v", tt.labels, ok, tt.ok)
 		}
 	}
 }

@@ -9,24 +9,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 
+	"github.com/swarmjob/swarmjob/controller"
 	"github.com/swarmjob/swarmjob/jobs"
 	"github.com/swarmjob/swarmjob/metrics"
-)
-
-// Labels the collector reads; they match the controller's.
-const (
-	labelManaged  = "io.swarmjob.managed"
-	labelInstance = "io.swarmjob.instance"
-	labelJob      = "io.swarmjob.job"
-	labelIndex    = "io.swarmjob.index"
-	labelAttempt  = "io.swarmjob.attempt"
 )
 
 // Engine is the part of the Engine API the collector uses.
@@ -141,7 +132,7 @@ func (c *Collector) Run(ctx context.Context) {
 // Collect makes one pass and returns how many services it removed.
 func (c *Collector) Collect(ctx context.Context) (int, error) {
 	res, err := c.engine.ServiceList(ctx, client.ServiceListOptions{
-		Filters: make(client.Filters).Add("label", labelManaged+"=true", labelInstance+"="+c.instance),
+		Filters: controller.OwnedFilters(c.instance),
 	})
 	if err != nil {
 		return 0, fmt.Errorf("listing services: %w", err)
@@ -158,7 +149,7 @@ func (c *Collector) Collect(ctx context.Context) (int, error) {
 		if _, err := c.engine.ServiceRemove(ctx, s.ID, client.ServiceRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
 			return removed, fmt.Errorf("removing service %s: %w", s.ID, err)
 		}
-		c.log.Info("removed orphaned service", "service", s.Spec.Name, "job", s.Spec.Labels[labelJob], "why", why)
+		c.log.Info("removed orphaned service", "service", s.Spec.Name, "job", s.Spec.Labels[controller.LabelJob], "why", why)
 		c.metrics.ServiceCollected(why)
 		removed++
 	}
@@ -167,17 +158,11 @@ func (c *Collector) Collect(ctx context.Context) (int, error) {
 
 // orphaned decides whether s is a service no one will reconcile.
 func (c *Collector) orphaned(ctx context.Context, s swarm.Service) (bool, string, error) {
-	if s.Spec.Labels[labelManaged] != "true" || s.Spec.Labels[labelInstance] != c.instance {
+	jobID, index, attempt, ok := controller.AttemptOf(c.instance, s.Spec.Labels)
+	if !ok {
 		return false, "", nil // never touch what is not ours
 	}
 	if c.now().Sub(s.Meta.CreatedAt) < c.grace {
-		return false, "", nil
-	}
-	jobID := s.Spec.Labels[labelJob]
-	index, err1 := strconv.Atoi(s.Spec.Labels[labelIndex])
-	attempt, err2 := strconv.Atoi(s.Spec.Labels[labelAttempt])
-	if jobID == "" || err1 != nil || err2 != nil {
-		// Not a well-formed swarmjob attempt: someone else's doing.
 		return false, "", nil
 	}
 	j, err := c.store.GetJobForSync(ctx, jobID)

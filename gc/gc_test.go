@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 
+	"github.com/swarmjob/swarmjob/controller"
 	"github.com/swarmjob/swarmjob/jobs"
 )
 
@@ -74,12 +75,12 @@ func service(id string, age time.Duration, labels map[string]string) swarm.Servi
 }
 
 func owned(job, index, attempt string) map[string]string {
-	return map[string]string{labelManaged: "true", labelInstance: "me", labelJob: job, labelIndex: index, labelAttempt: attempt}
+	return map[string]string{controller.LabelManaged: "true", controller.LabelInstance: "me", controller.LabelJob: job, controller.LabelIndex: index, controller.LabelAttempt: attempt}
 }
 
 func TestCollect(t *testing.T) {
 	foreign := owned("gone", "0", "0")
-	foreign[labelInstance] = "another-instance"
+	foreign[controller.LabelInstance] = "another-instance"
 	engine := &fakeEngine{services: []swarm.Service{
 		service("recorded", time.Hour, owned("j1", "0", "0")),
 		service("no-record", time.Hour, owned("gone", "0", "0")),
@@ -87,7 +88,7 @@ func TestCollect(t *testing.T) {
 		service("unrecorded-attempt", time.Hour, owned("j1", "0", "7")),
 		service("other-instance", time.Hour, foreign),
 		service("unlabelled", time.Hour, map[string]string{"app": "web"}),
-		service("malformed", time.Hour, map[string]string{labelManaged: "true", labelInstance: "me", labelJob: "j1", labelIndex: "x"}),
+		service("malformed", time.Hour, map[string]string{controller.LabelManaged: "true", controller.LabelInstance: "me", controller.LabelJob: "j1", controller.LabelIndex: "x"}),
 	}}
 	store := fakeStore{"j1": {ID: "j1", Status: jobs.Status{Phase: jobs.PhaseRunning, Attempts: []jobs.Attempt{{Index: 0, Attempt: 0}}}}}
 	c := New(Config{Engine: engine, Store: store, Instance: "me", Grace: time.Minute, Now: func() time.Time { return now },

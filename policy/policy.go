@@ -12,6 +12,7 @@ package policy
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -265,24 +266,13 @@ func merge(base, o Rules) Rules {
 	if o.AllowedImages != nil {
 		base.AllowedImages = o.AllowedImages
 	}
-	if o.MaxCPUs != nil {
-		base.MaxCPUs = o.MaxCPUs
-	}
-	if o.MaxMemoryBytes != nil {
-		base.MaxMemoryBytes = o.MaxMemoryBytes
-	}
-	if o.MaxCompletions != nil {
-		base.MaxCompletions = o.MaxCompletions
-	}
-	if o.MaxParallelism != nil {
-		base.MaxParallelism = o.MaxParallelism
-	}
-	if o.MaxActiveDeadlineSeconds != nil {
-		base.MaxActiveDeadlineSeconds = o.MaxActiveDeadlineSeconds
-	}
-	if o.MaxActiveAttempts != nil {
-		base.MaxActiveAttempts = o.MaxActiveAttempts
-	}
+	// A set ceiling is a non-nil pointer: cmp.Or keeps o's when set.
+	base.MaxCPUs = cmp.Or(o.MaxCPUs, base.MaxCPUs)
+	base.MaxMemoryBytes = cmp.Or(o.MaxMemoryBytes, base.MaxMemoryBytes)
+	base.MaxCompletions = cmp.Or(o.MaxCompletions, base.MaxCompletions)
+	base.MaxParallelism = cmp.Or(o.MaxParallelism, base.MaxParallelism)
+	base.MaxActiveDeadlineSeconds = cmp.Or(o.MaxActiveDeadlineSeconds, base.MaxActiveDeadlineSeconds)
+	base.MaxActiveAttempts = cmp.Or(o.MaxActiveAttempts, base.MaxActiveAttempts)
 	return base
 }
 

@@ -76,10 +76,7 @@ func Capture(src io.Reader, maxBytes int64, appendChunk AppendFunc) (Summary, er
 	if ferr := c.flush(); ferr != nil && err == nil {
 		err = ferr
 	}
-	if err != nil {
-		return Summary{Bytes: c.kept, Truncated: c.truncated}, err
-	}
-	return Summary{Bytes: c.kept, Truncated: c.truncated}, nil
+	return Summary{Bytes: c.kept, Truncated: c.truncated}, err
 }
 
 type capture struct {
