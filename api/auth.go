@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 
 	"github.com/swarmjob/swarmjob/api/types"
 	"github.com/swarmjob/swarmjob/auth"
@@ -69,18 +70,18 @@ func (s *Server) principal(r *http.Request) (auth.Principal, error) {
 	return s.auth.Authenticate(r.Context(), token)
 }
 
-// need wraps the handler of a route that needs scope: a request whose token
-// lacks it gets 403. A request without a Principal (which authenticate
-// rules out) gets 401: the check fails closed.
-func (s *Server) need(scope auth.Scope, h http.HandlerFunc) http.Handler {
+// need wraps the handler of a route that needs one of scopes: a request
+// whose token has none of them gets 403. A request without a Principal
+// (which authenticate rules out) gets 401: the check fails closed.
+func (s *Server) need(scopes []auth.Scope, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := auth.FromContext(r.Context())
 		if !ok {
 			s.writeError(w, r, jobs.Errorf(jobs.EUNAUTHORIZED, "missing bearer token: send the header Authorization: Bearer <token>"))
 			return
 		}
-		if !p.Has(scope) {
-			s.writeError(w, r, jobs.Errorf(jobs.EFORBIDDEN, "this token lacks the scope %s that %s needs", scope, r.Pattern))
+		if !slices.ContainsFunc(scopes, p.Has) {
+			s.writeError(w, r, jobs.Errorf(jobs.EFORBIDDEN, "this token lacks the scope %s that %s needs", scopes[0], r.Pattern))
 			return
 		}
 		h(w, r)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"io/fs"
 	"maps"
 	"slices"
 	"time"
@@ -41,6 +42,11 @@ func specFromWire(in types.JobSpec) (jobs.Spec, error) {
 		SuccessPolicy:        successPolicyFromWire(in.SuccessPolicy),
 		Networks:             slices.Clone(in.Networks),
 		Mounts:               mountsFromWire(in.Mounts),
+		Secrets:              fileRefsFromWire(in.Secrets),
+		Configs:              fileRefsFromWire(in.Configs),
+	}
+	if c := in.ChildJobs; c != nil {
+		s.ChildJobs = &jobs.ChildJobs{MaxDepth: c.MaxDepth, MaxChildren: c.MaxChildren}
 	}
 	if c := in.Completions; c != nil {
 		if *c < 1 {
@@ -87,6 +93,12 @@ func specFromWire(in types.JobSpec) (jobs.Spec, error) {
 	}
 	if in.Suspend != nil {
 		s.Suspend = *in.Suspend
+	}
+	if n := in.MaxLogBytes; n != nil {
+		if *n < 1 {
+			return jobs.Spec{}, jobs.Errorf(jobs.EINVALID, "maxLogBytes: must be between 1 and %d, got %d", jobs.MaxLogBytesLimit, *n)
+		}
+		s.MaxLogBytes = *n
 	}
 	if t := in.TTLSecondsAfterFinished; t != nil {
 		s.TTLSecondsAfterFinished = ptrTo(*t)
@@ -174,6 +186,35 @@ func mountsToWire(ms []jobs.Mount) []types.Mount {
 	return out
 }
 
+// fileRefsFromWire converts secrets or configs. A mode left out is
+// jobs.DefaultFileMode: it is filled in here because the domain's 0 is a
+// mode of its own; the other defaults are Spec.Defaults'.
+func fileRefsFromWire(refs []types.FileRef) []jobs.FileRef {
+	if refs == nil {
+		return nil
+	}
+	out := make([]jobs.FileRef, 0, len(refs))
+	for _, f := range refs {
+		ref := jobs.FileRef{Name: f.Name, Target: f.Target, UID: f.UID, GID: f.GID, Mode: jobs.DefaultFileMode}
+		if f.Mode != nil {
+			ref.Mode = fs.FileMode(*f.Mode)
+		}
+		out = append(out, ref)
+	}
+	return out
+}
+
+func fileRefsToWire(refs []jobs.FileRef) []types.FileRef {
+	if refs == nil {
+		return nil
+	}
+	out := make([]types.FileRef, 0, len(refs))
+	for _, f := range refs {
+		out = append(out, types.FileRef{Name: f.Name, Target: f.Target, UID: f.UID, GID: f.GID, Mode: ptrTo(uint32(f.Mode))})
+	}
+	return out
+}
+
 func amountsFromWire(a *types.ResourceAmounts) jobs.ResourceAmounts {
 	if a == nil {
 		return jobs.ResourceAmounts{}
@@ -189,6 +230,8 @@ func jobToWire(j *jobs.Job) types.Job {
 		ID:        j.ID,
 		Name:      j.Name,
 		Tenant:    j.Tenant,
+		ParentID:  j.ParentID,
+		Depth:     j.Depth,
 		Labels:    maps.Clone(j.Labels),
 		CreatedAt: j.CreatedAt,
 		Spec:      specToWire(j.Spec),
@@ -231,12 +274,20 @@ func specToWire(s jobs.Spec) types.JobSpec {
 		Suspend:  ptrTo(s.Suspend),
 		Networks: slices.Clone(s.Networks),
 		Mounts:   mountsToWire(s.Mounts),
+		Secrets:  fileRefsToWire(s.Secrets),
+		Configs:  fileRefsToWire(s.Configs),
 	}
 	if s.ActiveDeadlineSeconds != 0 {
 		out.ActiveDeadlineSeconds = ptrTo(s.ActiveDeadlineSeconds)
 	}
+	if c := s.ChildJobs; c != nil {
+		out.ChildJobs = &types.ChildJobs{MaxDepth: c.MaxDepth, MaxChildren: c.MaxChildren}
+	}
 	if s.AttemptDeadlineSeconds != 0 {
 		out.AttemptDeadlineSeconds = ptrTo(s.AttemptDeadlineSeconds)
+	}
+	if s.MaxLogBytes != 0 {
+		out.MaxLogBytes = ptrTo(s.MaxLogBytes)
 	}
 	if t := s.TTLSecondsAfterFinished; t != nil {
 		out.TTLSecondsAfterFinished = ptrTo(*t)

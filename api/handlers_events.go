@@ -61,7 +61,7 @@ func parseEventQuery(r *http.Request) (eventQuery, error) {
 }
 
 func (q eventQuery) matches(e jobs.Event) bool {
-	return q.who.CanSee(e.Tenant) && (q.jobID == "" || e.JobID == q.jobID) && q.selector.Matches(e.Labels)
+	return q.who.CanSee(e.Tenant, "") && (q.jobID == "" || e.JobID == q.jobID) && q.selector.Matches(e.Labels)
 }
 
 // handleEvents serves GET /v1/events as Server-Sent Events: each event is

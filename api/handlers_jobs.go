@@ -32,11 +32,19 @@ func (s *Server) handleCreateJob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	tenant := requestPrincipal(r).Tenant
+	p := requestPrincipal(r)
+	tenant := p.Tenant
+	if req.Spec.ChildJobs != nil && !s.childJobs {
+		s.writeError(w, r, jobs.Errorf(jobs.EINVALID, "childJobs: this server gives jobs no access to its API; start it with --job-network to allow child jobs"))
+		return
+	}
 	job := &jobs.Job{
-		ID:        s.newID(),
-		Name:      req.Name,
-		Tenant:    tenant,
+		ID:     s.newID(),
+		Name:   req.Name,
+		Tenant: tenant,
+		// A child-job token creates children of its job; the store checks
+		// the parent's limits when it inserts the job.
+		ParentID:  p.Parent,
 		Labels:    req.Labels,
 		CreatedAt: s.now().UTC(),
 		Spec:      req.Spec,
@@ -45,6 +53,10 @@ func (s *Server) handleCreateJob(w http.ResponseWriter, r *http.Request) {
 	// The policy may fill in limits: on the job's copy of the spec, so
 	// that the idempotency hash stays that of the request.
 	if err := s.policy.Apply(tenant, &job.Spec); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.checkObjects(r.Context(), job.Spec); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -90,6 +102,10 @@ func (s *Server) handleListJobs(w http.ResponseWriter, r *http.Request) {
 	// every tenant's, or the one of ?tenant=.
 	if p := requestPrincipal(r); !p.Admin() {
 		f.Tenant = p.Tenant
+		// A child-job token lists its job's children only.
+		if p.Parent != "" {
+			f.ParentID = p.Parent
+		}
 	}
 	page, err := s.store.ListJobs(r.Context(), f)
 	if err != nil {
@@ -98,6 +114,9 @@ func (s *Server) handleListJobs(w http.ResponseWriter, r *http.Request) {
 	}
 	s.writeJSON(w, r, http.StatusOK, types.JobList{Items: jobsToWire(page.Jobs), NextCursor: page.NextCursor})
 }
+
+// maxParentLen bounds ?parent: job IDs are UUIDs.
+const maxParentLen = 128
 
 // parseListFilter reads the query of GET /v1/jobs. Empty parameters count as
 // absent. label is a label selector and may repeat; every requirement of
@@ -144,6 +163,12 @@ func parseListFilter(q url.Values) (jobs.Filter, error) {
 		f.Limit = n
 	}
 	f.Cursor = q.Get("cursor")
+	if p := q.Get("parent"); p != "" {
+		if len(p) > maxParentLen || !printableASCII(p) {
+			return jobs.Filter{}, jobs.Errorf(jobs.EINVALID, "parent: must be a job ID")
+		}
+		f.ParentID = p
+	}
 	if t := q.Get("tenant"); t != "" {
 		if err := auth.ValidateTenant(t); err != nil {
 			return jobs.Filter{}, err
@@ -223,7 +248,27 @@ func (s *Server) requestCancel(ctx context.Context, id string, del bool) (*jobs.
 	}
 	s.enqueuer.Enqueue(id)
 	s.hub.Notify(id)
+	// The store cancelled the job's descendants with it: wake the
+	// controller for them too. Were this lost in a crash, the controller
+	// would find them at start, as it finds every unfinished job.
+	if d, ok := s.store.(descendantLister); ok && job.Spec.ChildJobs != nil {
+		ids, err := d.DescendantIDs(ctx, id)
+		if err != nil {
+			s.log.Warn("listing the child jobs to cancel", "job", id, "err", err)
+		}
+		for _, child := range ids {
+			s.enqueuer.Enqueue(child)
+			s.hub.Notify(child)
+		}
+	}
 	return job, nil
+}
+
+// descendantLister is implemented by stores that can list a job's
+// descendants (sqlite.DB), so that cancelling a parent wakes the controller
+// for its children at once rather than at its next resync.
+type descendantLister interface {
+	DescendantIDs(ctx context.Context, id string) ([]string, error)
 }
 
 // getJob reads a job that the principal of ctx may see, with the API's one
@@ -239,7 +284,7 @@ func (s *Server) getJob(ctx context.Context, id string) (*jobs.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	if p, _ := auth.FromContext(ctx); !p.CanSee(job.Tenant) {
+	if p, _ := auth.FromContext(ctx); !p.CanSee(job.Tenant, job.ParentID) {
 		return nil, jobNotFound(id)
 	}
 	return job, nil

@@ -49,12 +49,17 @@ func (s *Server) storeJob(ctx context.Context, job *jobs.Job, key string, req cr
 	// one tenant's key neither conflicts with nor returns another's job.
 	// Tenant names hold no '/'.
 	scoped := job.Tenant + "/" + key
+	if job.ParentID != "" {
+		// A child-job token's keys are its own: ':' is in no tenant
+		// name, so these never meet a tenant's.
+		scoped = job.Tenant + ":" + job.ParentID + "/" + key
+	}
 	existing, _, err := s.idem.CreateJobIdempotent(ctx, job, jobs.IdempotencyKey{
 		Key:         scoped,
 		RequestHash: hash,
 		NotBefore:   job.CreatedAt.Add(-jobs.IdempotencyKeyTTL),
 	})
-	if err == nil && existing != nil && existing.Tenant != job.Tenant {
+	if err == nil && existing != nil && (existing.Tenant != job.Tenant || existing.ParentID != job.ParentID) {
 		// Unreachable with per-tenant keys; never hand out another
 		// tenant's job.
 		return nil, jobs.IdempotencyConflict(key)

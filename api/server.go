@@ -130,6 +130,10 @@ type Config struct {
 	// Policy is what new jobs must follow, per tenant. Default:
 	// policy.Default().
 	Policy *policy.Policy
+	// Objects resolves the Swarm secrets and configs new jobs name, which
+	// must exist. Default: nil, and they are not checked at submission
+	// (their attempts fail if they do not exist).
+	Objects SwarmObjects
 	// RateLimit is the sustained requests per second allowed per token
 	// (per client address for requests whose token fails, and for every
 	// request when InsecureNoAuth is set), RateBurst the requests allowed
@@ -138,6 +142,13 @@ type Config struct {
 	// RateBurst below 1 means DefaultRateBurst.
 	RateLimit float64
 	RateBurst int
+	// ChildJobs allows jobs with childJobs: the controller gives their
+	// attempts the API's URL and a child-job token, which Tokens' server
+	// must accept (ChildTokens). Without it such jobs are refused.
+	ChildJobs bool
+	// ChildTokens checks the tokens of jobs with childJobs; nil: none are
+	// accepted.
+	ChildTokens *auth.ChildTokens
 	// MaxStreams caps the events streams, logs and waits one token has open
 	// at once (429 beyond). 0 means DefaultMaxStreams, below 0 no cap.
 	MaxStreams int
@@ -170,8 +181,12 @@ type Server struct {
 	tokens auth.TokenStore
 	noAuth bool
 	policy *policy.Policy
-	limits *limiters
-	open   *counters
+	// objects checks the secrets and configs of new jobs; nil: unchecked.
+	objects SwarmObjects
+	// childJobs: jobs with childJobs are accepted (Config.ChildJobs).
+	childJobs bool
+	limits    *limiters
+	open      *counters
 
 	handler http.Handler
 }
@@ -236,10 +251,15 @@ func NewServer(cfg Config) *Server {
 		s.maxWait = DefaultMaxWait
 	}
 	s.auth = auth.NewAuthenticator(cfg.Tokens, cfg.AdminToken, s.now)
+	if cfg.ChildTokens != nil {
+		s.auth.WithChildTokens(cfg.ChildTokens, cfg.Store)
+	}
+	s.childJobs = cfg.ChildJobs
 	s.tokens, s.noAuth = cfg.Tokens, cfg.InsecureNoAuth
 	if s.policy = cfg.Policy; s.policy == nil {
 		s.policy = policy.Default()
 	}
+	s.objects = cfg.Objects
 	limit, burst := cfg.RateLimit, cfg.RateBurst
 	if limit == 0 {
 		limit = DefaultRateLimit
@@ -263,17 +283,26 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // routes is the route table of the API: every route is here, with the scope
 // its token needs. Only the routes of anonymousPaths have none.
 func (s *Server) routes() *http.ServeMux {
-	const read, write, admin = auth.ScopeJobsRead, auth.ScopeJobsWrite, auth.ScopeAdmin
+	// The scopes a route accepts, any one of which will do. A child-job
+	// token (auth.ScopeJobsChildren) may create, read and cancel its job's
+	// children, nothing else; getJob and the list filter keep it to them.
+	var (
+		read         = []auth.Scope{auth.ScopeJobsRead}
+		write        = []auth.Scope{auth.ScopeJobsWrite}
+		admin        = []auth.Scope{auth.ScopeAdmin}
+		readOrChild  = []auth.Scope{auth.ScopeJobsRead, auth.ScopeJobsChildren}
+		writeOrChild = []auth.Scope{auth.ScopeJobsWrite, auth.ScopeJobsChildren}
+	)
 	mux := http.NewServeMux()
-	mux.Handle("POST /v1/jobs", s.need(write, s.handleCreateJob))
-	mux.Handle("GET /v1/jobs", s.need(read, s.handleListJobs))
-	mux.Handle("GET /v1/jobs/{id}", s.need(read, s.handleGetJob))
+	mux.Handle("POST /v1/jobs", s.need(writeOrChild, s.handleCreateJob))
+	mux.Handle("GET /v1/jobs", s.need(readOrChild, s.handleListJobs))
+	mux.Handle("GET /v1/jobs/{id}", s.need(readOrChild, s.handleGetJob))
 	mux.Handle("PATCH /v1/jobs/{id}", s.need(write, s.handlePatchJob))
 	mux.Handle("DELETE /v1/jobs/{id}", s.need(write, s.handleDeleteJob))
-	mux.Handle("GET /v1/jobs/{id}/logs", s.need(read, s.streams(s.handleJobLogs)))
-	mux.Handle("GET /v1/jobs/{id}/results", s.need(read, s.handleJobResults))
-	mux.Handle("GET /v1/jobs/{id}/wait", s.need(read, s.streams(s.handleWaitJob)))
-	mux.Handle("POST /v1/jobs/{id}/cancel", s.need(write, s.handleCancelJob))
+	mux.Handle("GET /v1/jobs/{id}/logs", s.need(readOrChild, s.streams(s.handleJobLogs)))
+	mux.Handle("GET /v1/jobs/{id}/results", s.need(readOrChild, s.handleJobResults))
+	mux.Handle("GET /v1/jobs/{id}/wait", s.need(readOrChild, s.streams(s.handleWaitJob)))
+	mux.Handle("POST /v1/jobs/{id}/cancel", s.need(writeOrChild, s.handleCancelJob))
 	mux.Handle("POST /v1/jobs/{id}/suspend", s.need(write, s.handleSuspendJob))
 	mux.Handle("POST /v1/jobs/{id}/resume", s.need(write, s.handleResumeJob))
 	mux.Handle("GET /v1/events", s.need(read, s.streams(s.handleEvents)))

@@ -72,6 +72,9 @@ type Principal struct {
 	TokenID string
 	Tenant  string
 	Scopes  []Scope
+	// Parent is set for a child-job token: the ID of the job it belongs
+	// to. Such a principal sees only that job's children.
+	Parent string
 }
 
 // Admin reports whether p has the admin scope.
@@ -80,10 +83,18 @@ func (p Principal) Admin() bool { return slices.Contains(p.Scopes, ScopeAdmin) }
 // Has reports whether p may do what scope s allows: it holds s, or admin.
 func (p Principal) Has(s Scope) bool { return p.Admin() || slices.Contains(p.Scopes, s) }
 
-// CanSee reports whether p may see the jobs of tenant: its own, or any for
-// an admin.
-func (p Principal) CanSee(tenant string) bool {
-	return p.Admin() || (p.Tenant != "" && p.Tenant == tenant)
+// CanSee reports whether p may see a job of tenant whose parent is parentID
+// ("" for a job without one): any job for an admin; a job of its own
+// tenant for a tenant's token; for a child-job token, only the children of
+// its job.
+func (p Principal) CanSee(tenant, parentID string) bool {
+	if p.Admin() {
+		return true
+	}
+	if p.Tenant == "" || p.Tenant != tenant {
+		return false
+	}
+	return p.Parent == "" || p.Parent == parentID
 }
 
 type principalKey struct{}
@@ -247,6 +258,9 @@ type Authenticator struct {
 	admin    [sha256.Size]byte
 	hasAdmin bool
 	now      func() time.Time
+	// children and jobs check child-job tokens; nil: none are accepted.
+	children *ChildTokens
+	jobs     JobGetter
 }
 
 // NewAuthenticator returns an Authenticator that accepts adminToken (when
@@ -269,7 +283,8 @@ func errBadToken() error {
 	return jobs.Errorf(jobs.EUNAUTHORIZED, "invalid token")
 }
 
-// Authenticate returns the Principal of token. A token that is unknown,
+// Authenticate returns the Principal of token. A child-job token is checked
+// by authenticateChild. A token that is unknown,
 // malformed or whose hash does not match is EUNAUTHORIZED "invalid token";
 // one that matches but expired is EUNAUTHORIZED "token expired". A store
 // failure is returned as it is (an internal error). Hashes are compared in
@@ -278,6 +293,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (Princip
 	h := Hash(token)
 	if a.hasAdmin && subtle.ConstantTimeCompare(h[:], a.admin[:]) == 1 {
 		return Principal{TokenID: BootstrapTokenID, Tenant: DefaultTenant, Scopes: []Scope{ScopeAdmin}}, nil
+	}
+	if IsChildToken(token) {
+		return a.authenticateChild(ctx, token)
 	}
 	id, ok := TokenID(token)
 	if !ok || a.store == nil {

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -224,24 +225,31 @@ func TestPrincipal(t *testing.T) {
 	admin := Principal{Tenant: "x", Scopes: []Scope{ScopeAdmin}}
 	reader := Principal{Tenant: "a", Scopes: []Scope{ScopeJobsRead}}
 	none := Principal{}
+	child := Principal{Tenant: "a", Scopes: []Scope{ScopeJobsChildren}, Parent: "p1"}
 	for _, c := range []struct {
-		p      Principal
-		scope  Scope
-		tenant string
-		has    bool
-		sees   bool
+		p              Principal
+		scope          Scope
+		tenant, parent string
+		has            bool
+		sees           bool
 	}{
-		{admin, ScopeJobsWrite, "a", true, true},
-		{reader, ScopeJobsRead, "a", true, true},
-		{reader, ScopeJobsWrite, "b", false, false},
-		{reader, ScopeAdmin, "", false, false},
-		{none, ScopeJobsRead, "", false, false},
+		{admin, ScopeJobsWrite, "a", "", true, true},
+		{admin, ScopeJobsWrite, "a", "p1", true, true},
+		{reader, ScopeJobsRead, "a", "", true, true},
+		{reader, ScopeJobsRead, "a", "p1", true, true},
+		{reader, ScopeJobsWrite, "b", "", false, false},
+		{reader, ScopeAdmin, "", "", false, false},
+		{none, ScopeJobsRead, "", "", false, false},
+		{child, ScopeJobsChildren, "a", "p1", true, true},
+		{child, ScopeJobsRead, "a", "", false, false},
+		{child, ScopeJobsWrite, "a", "p2", false, false},
+		{child, ScopeJobsChildren, "b", "p1", true, false},
 	} {
 		if got := c.p.Has(c.scope); got != c.has {
 			t.Errorf("%+v.Has(%s) = %v", c.p, c.scope, got)
 		}
-		if got := c.p.CanSee(c.tenant); got != c.sees {
-			t.Errorf("%+v.CanSee(%q) = %v", c.p, c.tenant, got)
+		if got := c.p.CanSee(c.tenant, c.parent); got != c.sees {
+			t.Errorf("%+v.CanSee(%q, %q) = %v", c.p, c.tenant, c.parent, got)
 		}
 	}
 	ctx := WithPrincipal(t.Context(), reader)
@@ -332,5 +340,66 @@ func TestTokenFile(t *testing.T) {
 		if g != got[0] {
 			t.Fatalf("racing starts disagree: %q", got)
 		}
+	}
+}
+
+// fakeJobs is a JobGetter over a map.
+type fakeJobs map[string]*jobs.Job
+
+func (f fakeJobs) GetJob(_ context.Context, id string) (*jobs.Job, error) {
+	if j, ok := f[id]; ok {
+		return j, nil
+	}
+	return nil, jobs.Errorf(jobs.ENOTFOUND, "job %q not found", id)
+}
+
+func TestChildTokens(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	ct := NewChildTokens(key)
+	withChildren := jobs.Spec{ChildJobs: &jobs.ChildJobs{MaxDepth: 1, MaxChildren: 2}}
+	store := fakeJobs{
+		"run":  {ID: "run", Tenant: "a", Spec: withChildren, Status: jobs.Status{Phase: jobs.PhaseRunning}},
+		"done": {ID: "done", Tenant: "a", Spec: withChildren, Status: jobs.Status{Phase: jobs.PhaseSucceeded}},
+		"cxl":  {ID: "cxl", Tenant: "a", Spec: withChildren, Status: jobs.Status{Phase: jobs.PhaseRunning}, CancelRequested: true},
+		"flat": {ID: "flat", Tenant: "a", Status: jobs.Status{Phase: jobs.PhaseRunning}},
+	}
+	a := NewAuthenticator(nil, "", nil).WithChildTokens(ct, store)
+
+	p, err := a.Authenticate(t.Context(), ct.Token("run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Principal{TokenID: "job:run", Tenant: "a", Scopes: []Scope{ScopeJobsChildren}, Parent: "run"}
+	if diff := cmp.Diff(want, p); diff != "" {
+		t.Errorf("principal (-want +got):\n%s", diff)
+	}
+	if _, err := ParseBearer([]string{"Bearer " + ct.Token("run")}); err != nil {
+		t.Errorf("a child token is not a valid bearer token: %v", err)
+	}
+
+	forged := NewChildTokens(bytes.Repeat([]byte{8}, 32)).Token("run")
+	tok := ct.Token("run")
+	for name, c := range map[string]struct {
+		token, msg string
+	}{
+		"finished job":          {ct.Token("done"), "token expired"},
+		"cancelled job":         {ct.Token("cxl"), "token expired"},
+		"job without childJobs": {ct.Token("flat"), "invalid token"},
+		"unknown job":           {ct.Token("gone"), "invalid token"},
+		"other key":             {forged, "invalid token"},
+		"truncated mac":         {tok[:len(tok)-1], "invalid token"},
+		"mac of another job":    {"sjc_done" + tok[len("sjc_run"):], "invalid token"},
+		"no mac":                {"sjc_run", "invalid token"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := a.Authenticate(t.Context(), c.token)
+			if jobs.ErrorCode(err) != jobs.EUNAUTHORIZED || !strings.Contains(jobs.ErrorMessage(err), c.msg) {
+				t.Errorf("got %v, want unauthorized %q", err, c.msg)
+			}
+		})
+	}
+	// Without WithChildTokens, child tokens are refused.
+	if _, err := NewAuthenticator(nil, "", nil).Authenticate(t.Context(), tok); jobs.ErrorCode(err) != jobs.EUNAUTHORIZED {
+		t.Errorf("child token accepted by an authenticator without child tokens: %v", err)
 	}
 }

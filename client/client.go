@@ -140,6 +140,8 @@ type ListOptions struct {
 	// Tenant keeps only that tenant's jobs; it needs an admin token (other
 	// tokens see their own tenant's jobs whatever they ask).
 	Tenant string
+	// Parent keeps only the children of this job.
+	Parent string
 	// CreatedAfter keeps jobs created at or after it, CreatedBefore jobs
 	// created strictly before it; zero times are no bound.
 	CreatedAfter, CreatedBefore time.Time
@@ -231,6 +233,9 @@ func (c *Client) ListJobs(ctx context.Context, opts ListOptions) (*types.JobList
 	}
 	if opts.NamePrefix != "" {
 		q.Set("namePrefix", opts.NamePrefix)
+	}
+	if opts.Parent != "" {
+		q.Set("parent", opts.Parent)
 	}
 	if opts.Tenant != "" {
 		q.Set("tenant", opts.Tenant)

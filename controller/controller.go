@@ -38,7 +38,8 @@ type Config struct {
 	PollFast, PollSlow time.Duration
 	// Resync is the interval of the full resync from the store (default 30s).
 	Resync time.Duration
-	// MaxLogBytes caps the output kept per attempt (default 1 MiB).
+	// MaxLogBytes caps the output kept per attempt of the jobs that have
+	// no maxLogBytes of their own (default 1 MiB).
 	MaxLogBytes int64
 	// Events receives what happens to jobs; NopRecorder when nil.
 	Events jobs.EventRecorder
@@ -52,6 +53,9 @@ type Config struct {
 	// NodeLostGrace is how long a node may be down before the attempts
 	// running on it are marked lost and replaced (default 30s).
 	NodeLostGrace time.Duration
+	// JobAPI, when set, gives the attempts of jobs with childJobs the
+	// API's URL, their token and the network to reach it. Nil: none.
+	JobAPI *JobAPI
 }
 
 // TenantCounter counts the active attempts of a tenant's jobs.
@@ -67,6 +71,7 @@ type Controller struct {
 	events   jobs.EventRecorder
 	metrics  *metrics.Metrics
 
+	jobAPI      *JobAPI
 	tenantLimit func(string) int
 	tenants     TenantCounter
 	// tenantLocks serialise the syncs of one capped tenant's jobs, so that
@@ -120,6 +125,7 @@ func NewController(cfg Config) *Controller {
 		events:   cfg.Events,
 		metrics:  cfg.Metrics,
 
+		jobAPI:      cfg.JobAPI,
 		tenantLimit: cfg.TenantLimit,
 		tenants:     cfg.Tenants,
 		tenantLocks: map[string]*sync.Mutex{},

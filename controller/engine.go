@@ -16,6 +16,9 @@ type Engine interface {
 	TaskList(ctx context.Context, options client.TaskListOptions) (client.TaskListResult, error)
 	NetworkInspect(ctx context.Context, networkID string, options client.NetworkInspectOptions) (client.NetworkInspectResult, error)
 	NodeList(ctx context.Context, options client.NodeListOptions) (client.NodeListResult, error)
+	// SecretList and ConfigList resolve the names of a job's secrets and
+	// configs (Objects).
+	ObjectEngine
 	Events(ctx context.Context, options client.EventsListOptions) client.EventsResult
 }
 

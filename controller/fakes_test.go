@@ -64,6 +64,8 @@ type fakeEngine struct {
 	// createErrAfterCreating makes that error come after the service was
 	// created, as when a response is lost.
 	createErrAfterCreating bool
+	// secrets and configs are the Swarm's objects, ID by name.
+	secrets, configs map[string]string
 }
 
 type fakeService struct {
@@ -131,6 +133,49 @@ func (e *fakeEngine) NetworkInspect(_ context.Context, id string, _ client.Netwo
 		return client.NetworkInspectResult{}, nil
 	}
 	return client.NetworkInspectResult{}, cerrdefs.ErrNotFound.WithMessage("network " + id + " not found")
+}
+
+// SecretList and ConfigList match names by prefix, as the Engine's name
+// filter does.
+func (e *fakeEngine) SecretList(_ context.Context, o client.SecretListOptions) (client.SecretListResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.log.add("list secrets")
+	var res client.SecretListResult
+	for name, id := range e.secrets {
+		if prefixed(name, o.Filters["name"]) {
+			s := swarm.Secret{ID: id}
+			s.Spec.Name = name
+			res.Items = append(res.Items, s)
+		}
+	}
+	return res, nil
+}
+
+func (e *fakeEngine) ConfigList(_ context.Context, o client.ConfigListOptions) (client.ConfigListResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.log.add("list configs")
+	var res client.ConfigListResult
+	for name, id := range e.configs {
+		if prefixed(name, o.Filters["name"]) {
+			c := swarm.Config{ID: id}
+			c.Spec.Name = name
+			res.Items = append(res.Items, c)
+		}
+	}
+	return res, nil
+}
+
+// prefixed reports whether name starts with one of prefixes, or prefixes is
+// empty.
+func prefixed(name string, prefixes map[string]bool) bool {
+	for p := range prefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return len(prefixes) == 0
 }
 
 func (e *fakeEngine) NodeList(context.Context, client.NodeListOptions) (client.NodeListResult, error) {

@@ -84,6 +84,10 @@ func serviceSpec(instance string, j *jobs.Job, index, attempt int) swarm.Service
 				// Container labels let Engine container events name the job.
 				Labels: maps.Clone(labels),
 				Mounts: containerMounts(s.Mounts),
+				// By name; the controller fills in the IDs before the
+				// create (resolveObjects).
+				Secrets: secretReferences(s.Secrets),
+				Configs: configReferences(s.Configs),
 			},
 			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionNone},
 		},

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"reflect"
@@ -121,7 +122,7 @@ func (c *Controller) finish(ctx context.Context, j *jobs.Job, f finishAction) er
 		return fmt.Errorf("clearing logs of attempt %d: %w", a.Attempt, err)
 	}
 	if f.Capture {
-		sum, err := c.captureLogs(ctx, key, f.ServiceID)
+		sum, err := c.captureLogs(ctx, key, f.ServiceID, cmp.Or(j.Spec.MaxLogBytes, c.maxLog))
 		switch {
 		case err != nil && !f.BestEffort:
 			return err
@@ -146,7 +147,9 @@ func (c *Controller) finish(ctx context.Context, j *jobs.Job, f finishAction) er
 	return nil
 }
 
-func (c *Controller) captureLogs(ctx context.Context, key jobs.AttemptKey, serviceID string) (results.Summary, error) {
+// captureLogs stores the output of an attempt's service, at most maxBytes
+// of it: the job's cap, or the server's for a job without one.
+func (c *Controller) captureLogs(ctx context.Context, key jobs.AttemptKey, serviceID string, maxBytes int64) (results.Summary, error) {
 	// A hung log stream must not hold a worker forever.
 	ctx, cancel := context.WithTimeout(ctx, captureTimeout)
 	defer cancel()
@@ -157,7 +160,7 @@ func (c *Controller) captureLogs(ctx context.Context, key jobs.AttemptKey, servi
 		return results.Summary{}, fmt.Errorf("reading logs of service %s: %w", serviceID, err)
 	}
 	defer rc.Close()
-	sum, err := results.Capture(rc, c.maxLog, func(seq int, s jobs.Stream, data []byte) error {
+	sum, err := results.Capture(rc, maxBytes, func(seq int, s jobs.Stream, data []byte) error {
 		return c.store.AppendLog(ctx, key, seq, s, data)
 	})
 	if err != nil {
@@ -196,8 +199,12 @@ func (c *Controller) create(ctx context.Context, j *jobs.Job, cr createAction) e
 		}
 	}
 	spec := serviceSpec(c.instance, j, a.Index, a.Attempt)
+	withJobAPI(&spec, j, c.jobAPI)
 	var res client.ServiceCreateResult
 	err := c.checkNetworks(ctx, j.Spec.Networks)
+	if err == nil {
+		err = c.resolveObjects(ctx, &spec)
+	}
 	if err == nil {
 		res, err = c.engine.ServiceCreate(ctx, client.ServiceCreateOptions{Spec: spec})
 	}

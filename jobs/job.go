@@ -76,6 +76,12 @@ type Job struct {
 	Spec      Spec
 	Status    Status
 
+	// ParentID is the job whose child-job token created this job; empty
+	// for a job a client submitted. Depth is 0 for those, and the parent's
+	// Depth+1 for a child. Neither ever changes.
+	ParentID string
+	Depth    int
+
 	// CancelRequested is set by a cancel or delete request; the controller
 	// stops active attempts and moves the job to Cancelled.
 	CancelRequested bool
@@ -128,12 +134,36 @@ type Spec struct {
 	// the job runs.
 	Suspend bool
 
+	// MaxLogBytes caps the output kept per attempt (stdout and stderr
+	// together); 0 means the server's default. The tenant's policy
+	// bounds it and fills it in at submission.
+	MaxLogBytes int64
+	// Secrets and Configs are Swarm secrets and configs given to every
+	// attempt's container as files, by name (see FileRef). The tenant's
+	// policy decides which names a job may use.
+	Secrets []FileRef
+	Configs []FileRef
+
 	Resources Resources
 	Placement Placement
 	Networks  []string
 	// Mounts are attached to every attempt's container, in order. Bind
 	// mounts are subject to the tenant's policy (package policy).
 	Mounts []Mount
+	// ChildJobs, when set, lets the job's attempts start child jobs: they
+	// get the API's URL and a token that can only create, read and cancel
+	// this job's children, within these limits.
+	ChildJobs *ChildJobs
+}
+
+// ChildJobs limits the jobs a job may start through its child-job token.
+type ChildJobs struct {
+	// MaxDepth is how many generations below the job may exist: 1 lets
+	// its children run but not start children of their own.
+	MaxDepth int
+	// MaxChildren is how many children the job may create over its whole
+	// life, whether they still run or not.
+	MaxChildren int
 }
 
 // Backoff is the delay before the next attempt after failed ones:

@@ -16,7 +16,9 @@ type AttemptKey struct {
 type Filter struct {
 	// Tenant keeps the jobs of this tenant; empty keeps every tenant's.
 	Tenant string
-	Phase  Phase
+	// ParentID keeps the children of this job; empty keeps every job.
+	ParentID string
+	Phase    Phase
 	// Selector must match the job's labels.
 	Selector Selector
 	// NamePrefix keeps the jobs whose name starts with it.
@@ -83,7 +85,12 @@ type LogChunk struct {
 // Jobs with DeleteRequested set are invisible to GetJob and ListJobs; only
 // GetJobForSync and UnfinishedJobIDs still see them.
 type Store interface {
-	// CreateJob inserts a new job; ECONFLICT if its ID exists.
+	// CreateJob inserts a new job; ECONFLICT if its ID exists. A job with
+	// a ParentID is a child job: in the same transaction the store checks
+	// that the parent exists, is not finished nor cancelled (ECONFLICT),
+	// and has created fewer than its ChildJobs.MaxChildren children
+	// (EPOLICY), and counts the child; it sets j.Depth to the parent's
+	// Depth+1.
 	CreateJob(ctx context.Context, j *Job) error
 	// GetJob returns the job with its attempts; ENOTFOUND if it is unknown
 	// or being deleted.
@@ -103,8 +110,9 @@ type Store interface {
 	// if it is terminal.
 	PatchSpec(ctx context.Context, id string, p SpecPatch) (*Job, error)
 	// RequestCancel sets CancelRequested (and DeleteRequested when del is
-	// true) and returns the job as it is now; ENOTFOUND if unknown or
-	// already being deleted.
+	// true) on the job and on all its descendants (child jobs, their
+	// children...), in one transaction, and returns the job as it is now;
+	// ENOTFOUND if unknown or already being deleted.
 	RequestCancel(ctx context.Context, id string, del bool) (*Job, error)
 	// DeleteJob removes the job, its attempts and its logs. Deleting a
 	// missing job is not an error.

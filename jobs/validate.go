@@ -46,6 +46,7 @@ func (s *Spec) Defaults() {
 	if s.Parallelism == 0 {
 		s.Parallelism = 1
 	}
+	s.defaultFileRefs()
 	if s.CompletionMode == "" {
 		s.CompletionMode = NonIndexed
 	}
@@ -57,6 +58,9 @@ func (s *Spec) Defaults() {
 	}
 	if s.Backoff.Max == 0 {
 		s.Backoff.Max = max(DefaultBackoffMax, s.Backoff.Initial)
+	}
+	if s.ChildJobs != nil {
+		s.ChildJobs.defaults()
 	}
 }
 
@@ -156,6 +160,9 @@ func (s Spec) validate() error {
 	if err := s.Resources.validate(); err != nil {
 		return err
 	}
+	if err := s.validateFileRefs(); err != nil {
+		return err
+	}
 	if len(s.Placement.Constraints) > MaxConstraints {
 		return Errorf(EINVALID, "placement.constraints: at most %d constraints are allowed", MaxConstraints)
 	}
@@ -163,6 +170,9 @@ func (s Spec) validate() error {
 		if len(c) > 512 || !printable(c) || !(strings.Contains(c, "==") || strings.Contains(c, "!=")) {
 			return Errorf(EINVALID, "placement.constraints[%d]: must be an expression like node.role==worker", i)
 		}
+	}
+	if err := s.ChildJobs.validate(); err != nil {
+		return err
 	}
 	if len(s.Networks) > MaxNetworks {
 		return Errorf(EINVALID, "networks: at most %d networks are allowed", MaxNetworks)

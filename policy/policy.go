@@ -1,7 +1,8 @@
 // Package policy holds the rules each tenant's jobs must follow before they
 // are accepted: which host paths may be bind-mounted (never the Docker
 // Engine's socket), which volumes and images may be used, and ceilings on
-// resources, completions, parallelism and deadlines.
+// resources, completions, parallelism, deadlines and the output kept, and
+// which Swarm secrets and configs a job may be given.
 //
 // A Policy is read from a YAML or JSON file (Load) or is the built-in
 // default (Default). Checking is pure but for one look at the manager's file
@@ -38,6 +39,11 @@ const (
 	RuleMaxCompletions = "maxCompletions"
 	RuleMaxParallelism = "maxParallelism"
 	RuleMaxDeadline    = "maxActiveDeadlineSeconds"
+	RuleSecrets        = "allowedSecrets"
+	RuleConfigs        = "allowedConfigs"
+	RuleMaxLogBytes    = "maxLogBytes"
+	RuleMaxChildDepth  = "maxChildDepth"
+	RuleMaxChildren    = "maxChildren"
 )
 
 // TenantPlaceholder in a volume or image pattern stands for the tenant's
@@ -47,6 +53,15 @@ const TenantPlaceholder = "{tenant}"
 // DefaultVolumePattern is the allowedVolumes of a policy that sets none: a
 // tenant may use the volumes named after itself, and no other tenant's.
 const DefaultVolumePattern = TenantPlaceholder + "_*"
+
+// DefaultSecretPattern and DefaultConfigPattern are the allowedSecrets and
+// allowedConfigs of a policy that sets none. Secrets and configs are global
+// to the Swarm: without a pattern of its own, a tenant may use only those
+// named after itself ({tenant} stands for the tenant's name here too).
+const (
+	DefaultSecretPattern = TenantPlaceholder + "_*"
+	DefaultConfigPattern = TenantPlaceholder + "_*"
+)
 
 // EngineSockets are the sockets that give whoever can reach them the Engine
 // (and so the host): bind-mounting them, or a directory above them, is always
@@ -74,6 +89,11 @@ type Rules struct {
 	// (docker.io/library/busybox:latest for busybox:latest). Default: any
 	// image.
 	AllowedImages []string `json:"allowedImages,omitempty"`
+	// AllowedSecrets and AllowedConfigs are path.Match patterns of the
+	// names of the Swarm secrets and configs a job may be given; {tenant}
+	// is the tenant's name. Default: ["{tenant}_*"] each.
+	AllowedSecrets []string `json:"allowedSecrets,omitempty"`
+	AllowedConfigs []string `json:"allowedConfigs,omitempty"`
 	// Ceilings. A job that leaves a limit or the deadline unset gets the
 	// ceiling; one that asks for more is refused.
 	MaxCPUs                  *float64 `json:"maxCpus,omitempty"`
@@ -81,11 +101,28 @@ type Rules struct {
 	MaxCompletions           *int     `json:"maxCompletions,omitempty"`
 	MaxParallelism           *int     `json:"maxParallelism,omitempty"`
 	MaxActiveDeadlineSeconds *int64   `json:"maxActiveDeadlineSeconds,omitempty"`
+	// MaxLogBytes bounds a job's maxLogBytes, the output kept per
+	// attempt. A job that leaves it unset gets the server's default
+	// lowered to this ceiling. Default: the server's default (see
+	// WithDefaultLogBytes), so that only a policy lets jobs keep more.
+	MaxLogBytes *int64 `json:"maxLogBytes,omitempty"`
 	// MaxActiveAttempts caps the attempts of all the tenant's jobs that are
 	// active at once; jobs beyond it wait Pending with reason Queued.
 	// Default: no cap.
 	MaxActiveAttempts *int `json:"maxActiveAttempts,omitempty"`
+	// MaxChildDepth and MaxChildren are ceilings on childJobs.maxDepth and
+	// childJobs.maxChildren. Defaults: DefaultMaxChildDepth and
+	// DefaultMaxChildren.
+	MaxChildDepth *int `json:"maxChildDepth,omitempty"`
+	MaxChildren   *int `json:"maxChildren,omitempty"`
 }
+
+// Built-in ceilings on child jobs: a job's tree of descendants stays small
+// unless the operator allows more.
+const (
+	DefaultMaxChildDepth = 2
+	DefaultMaxChildren   = 100
+)
 
 // File is the policy file: rules for every tenant, and per tenant rules
 // whose fields override them.
@@ -104,6 +141,9 @@ type Policy struct {
 	// evalSymlinks resolves a host path on the manager; a test fake in
 	// tests.
 	evalSymlinks func(string) (string, error)
+	// defaultLogBytes is the server's cap on the output kept per attempt,
+	// which a job's unset maxLogBytes means; 0 when not known.
+	defaultLogBytes int64
 }
 
 // maxFileBytes bounds a policy file.
@@ -185,6 +225,19 @@ func (p *Policy) DenyPaths(paths ...string) *Policy {
 	return &c
 }
 
+// WithDefaultLogBytes returns a copy of p that knows the server's default
+// cap on the output kept per attempt (serve --max-log-bytes): it is the
+// maxLogBytes ceiling of the tenants whose rules set none, and Apply gives a
+// job that leaves maxLogBytes unset the smaller of n and its tenant's
+// ceiling. Without it (n = 0), a tenant without a ceiling has none, and its
+// jobs that leave maxLogBytes unset keep it unset (the controller's
+// default applies).
+func (p *Policy) WithDefaultLogBytes(n int64) *Policy {
+	c := *p
+	c.defaultLogBytes = max(n, 0)
+	return &c
+}
+
 // resolveAll returns every path of paths, cleaned, and also as its symlinks
 // resolve on this host when that differs.
 func (p *Policy) resolveAll(paths []string) []string {
@@ -218,7 +271,7 @@ func (r Rules) check(where string) error {
 	for _, pats := range []struct {
 		rule string
 		list []string
-	}{{RuleVolumes, r.AllowedVolumes}, {RuleImages, r.AllowedImages}} {
+	}{{RuleVolumes, r.AllowedVolumes}, {RuleImages, r.AllowedImages}, {RuleSecrets, r.AllowedSecrets}, {RuleConfigs, r.AllowedConfigs}} {
 		for i, pat := range pats.list {
 			if _, err := path.Match(pat, ""); err != nil || pat == "" {
 				return fmt.Errorf("%s.%s[%d]: %q is not a valid pattern", where, pats.rule, i, pat)
@@ -236,8 +289,14 @@ func (r Rules) check(where string) error {
 		return fmt.Errorf("%s.%s: must be positive", where, RuleMaxParallelism)
 	case r.MaxActiveDeadlineSeconds != nil && *r.MaxActiveDeadlineSeconds <= 0:
 		return fmt.Errorf("%s.%s: must be positive", where, RuleMaxDeadline)
+	case r.MaxLogBytes != nil && *r.MaxLogBytes <= 0:
+		return fmt.Errorf("%s.%s: must be positive", where, RuleMaxLogBytes)
 	case r.MaxActiveAttempts != nil && *r.MaxActiveAttempts <= 0:
 		return fmt.Errorf("%s.maxActiveAttempts: must be positive", where)
+	case r.MaxChildDepth != nil && (*r.MaxChildDepth < 0 || *r.MaxChildDepth > jobs.MaxChildDepth):
+		return fmt.Errorf("%s.%s: must be between 0 (no child jobs) and %d", where, RuleMaxChildDepth, jobs.MaxChildDepth)
+	case r.MaxChildren != nil && (*r.MaxChildren < 0 || *r.MaxChildren > jobs.MaxChildrenPerJob):
+		return fmt.Errorf("%s.%s: must be between 0 (no child jobs) and %d", where, RuleMaxChildren, jobs.MaxChildrenPerJob)
 	}
 	return nil
 }
@@ -252,8 +311,25 @@ func (p *Policy) For(tenant string) Rules {
 	if r.AllowedVolumes == nil {
 		r.AllowedVolumes = []string{DefaultVolumePattern}
 	}
+	if r.AllowedSecrets == nil {
+		r.AllowedSecrets = []string{DefaultSecretPattern}
+	}
+	if r.MaxLogBytes == nil && p.defaultLogBytes > 0 {
+		n := p.defaultLogBytes
+		r.MaxLogBytes = &n
+	}
+	if r.AllowedConfigs == nil {
+		r.AllowedConfigs = []string{DefaultConfigPattern}
+	}
+	if r.MaxChildDepth == nil {
+		r.MaxChildDepth = new(int(DefaultMaxChildDepth))
+	}
+	if r.MaxChildren == nil {
+		r.MaxChildren = new(int(DefaultMaxChildren))
+	}
 	return r
 }
+
 
 // merge returns base with every field o sets.
 func merge(base, o Rules) Rules {
@@ -266,13 +342,22 @@ func merge(base, o Rules) Rules {
 	if o.AllowedImages != nil {
 		base.AllowedImages = o.AllowedImages
 	}
+	if o.AllowedSecrets != nil {
+		base.AllowedSecrets = o.AllowedSecrets
+	}
+	if o.AllowedConfigs != nil {
+		base.AllowedConfigs = o.AllowedConfigs
+	}
 	// A set ceiling is a non-nil pointer: cmp.Or keeps o's when set.
 	base.MaxCPUs = cmp.Or(o.MaxCPUs, base.MaxCPUs)
 	base.MaxMemoryBytes = cmp.Or(o.MaxMemoryBytes, base.MaxMemoryBytes)
 	base.MaxCompletions = cmp.Or(o.MaxCompletions, base.MaxCompletions)
 	base.MaxParallelism = cmp.Or(o.MaxParallelism, base.MaxParallelism)
 	base.MaxActiveDeadlineSeconds = cmp.Or(o.MaxActiveDeadlineSeconds, base.MaxActiveDeadlineSeconds)
+	base.MaxLogBytes = cmp.Or(o.MaxLogBytes, base.MaxLogBytes)
 	base.MaxActiveAttempts = cmp.Or(o.MaxActiveAttempts, base.MaxActiveAttempts)
+	base.MaxChildDepth = cmp.Or(o.MaxChildDepth, base.MaxChildDepth)
+	base.MaxChildren = cmp.Or(o.MaxChildren, base.MaxChildren)
 	return base
 }
 
@@ -290,9 +375,10 @@ func refuse(tenant, rule, format string, args ...any) error {
 }
 
 // Apply checks spec, a validated spec of a new job of tenant, against the
-// tenant's rules, and fills the limits and the deadline the job left unset
-// with the tenant's ceilings. It returns the first rule broken as an EPOLICY
-// error, and leaves spec unchanged then.
+// tenant's rules, and fills the limits, the deadline and the log cap the job
+// left unset with the tenant's ceilings (the log cap: the smaller of the
+// ceiling and the server's default, see WithDefaultLogBytes). It returns the
+// first rule broken as an EPOLICY error, and leaves spec unchanged then.
 func (p *Policy) Apply(tenant string, spec *jobs.Spec) error {
 	r := p.For(tenant)
 	if err := p.checkImage(tenant, r, spec.Image); err != nil {
@@ -302,6 +388,9 @@ func (p *Policy) Apply(tenant string, spec *jobs.Spec) error {
 		if err := p.checkMount(tenant, r, i, m); err != nil {
 			return err
 		}
+	}
+	if err := checkFileRefs(tenant, r, spec); err != nil {
+		return err
 	}
 	if err := checkCeilings(tenant, r, spec); err != nil {
 		return err
@@ -314,6 +403,12 @@ func (p *Policy) Apply(tenant string, spec *jobs.Spec) error {
 	}
 	if r.MaxActiveDeadlineSeconds != nil && spec.ActiveDeadlineSeconds == 0 {
 		spec.ActiveDeadlineSeconds = *r.MaxActiveDeadlineSeconds
+	}
+	if spec.MaxLogBytes == 0 {
+		spec.MaxLogBytes = p.defaultLogBytes
+		if c := r.MaxLogBytes; c != nil && (spec.MaxLogBytes == 0 || *c < spec.MaxLogBytes) {
+			spec.MaxLogBytes = *c
+		}
 	}
 	return nil
 }
@@ -356,6 +451,34 @@ func checkCeilings(tenant string, r Rules, s *jobs.Spec) error {
 	}
 	if c := r.MaxActiveDeadlineSeconds; c != nil && s.ActiveDeadlineSeconds > *c {
 		return refuse(tenant, RuleMaxDeadline, "activeDeadlineSeconds: %d exceeds the ceiling %d", s.ActiveDeadlineSeconds, *c)
+	}
+	if c := r.MaxLogBytes; c != nil && s.MaxLogBytes > *c {
+		return refuse(tenant, RuleMaxLogBytes, "maxLogBytes: %d exceeds the ceiling %d", s.MaxLogBytes, *c)
+	}
+	if cj := s.ChildJobs; cj != nil {
+		if c := r.MaxChildDepth; c != nil && cj.MaxDepth > *c {
+			return refuse(tenant, RuleMaxChildDepth, "childJobs.maxDepth: %d exceeds the ceiling %d", cj.MaxDepth, *c)
+		}
+		if c := r.MaxChildren; c != nil && cj.MaxChildren > *c {
+			return refuse(tenant, RuleMaxChildren, "childJobs.maxChildren: %d exceeds the ceiling %d", cj.MaxChildren, *c)
+		}
+	}
+	return nil
+}
+
+// checkFileRefs refuses a secret or config whose name matches none of the
+// tenant's patterns. It is checked before whether the name exists, so that
+// a tenant learns nothing of the secrets of others.
+func checkFileRefs(tenant string, r Rules, s *jobs.Spec) error {
+	for i, f := range s.Secrets {
+		if !matchAny(tenant, r.AllowedSecrets, f.Name) {
+			return refuse(tenant, RuleSecrets, "secrets[%d].name: secret %q matches no allowed secret pattern", i, f.Name)
+		}
+	}
+	for i, f := range s.Configs {
+		if !matchAny(tenant, r.AllowedConfigs, f.Name) {
+			return refuse(tenant, RuleConfigs, "configs[%d].name: config %q matches no allowed config pattern", i, f.Name)
+		}
 	}
 	return nil
 }

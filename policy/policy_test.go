@@ -220,7 +220,7 @@ func TestCeilings(t *testing.T) {
 	p := newTestPolicy(t, File{
 		Defaults: Rules{MaxCPUs: ptr(2.0), MaxMemoryBytes: ptr[int64](1 << 30), MaxCompletions: ptr(10), MaxParallelism: ptr(4),
 			MaxActiveDeadlineSeconds: ptr[int64](3600)},
-		Tenants: map[string]Rules{"big": {MaxCPUs: ptr(16.0)}},
+		Tenants: map[string]Rules{"big": {MaxCPUs: ptr(16.0), MaxChildren: ptr(500)}, "none": {MaxChildren: ptr(0)}},
 	})
 	ok := func() jobs.Spec { return jobs.Spec{Image: "busybox", Completions: 1, Parallelism: 1} }
 	tests := []struct {
@@ -238,6 +238,11 @@ func TestCeilings(t *testing.T) {
 		{"completions", "a", func(s *jobs.Spec) { s.Completions = 11 }, RuleMaxCompletions},
 		{"parallelism", "a", func(s *jobs.Spec) { s.Parallelism = 5 }, RuleMaxParallelism},
 		{"deadline", "a", func(s *jobs.Spec) { s.ActiveDeadlineSeconds = 3601 }, RuleMaxDeadline},
+		{"child jobs within the built-in ceilings", "a", func(s *jobs.Spec) { s.ChildJobs = &jobs.ChildJobs{MaxDepth: 2, MaxChildren: 100} }, ""},
+		{"child depth over the built-in ceiling", "a", func(s *jobs.Spec) { s.ChildJobs = &jobs.ChildJobs{MaxDepth: 3, MaxChildren: 1} }, RuleMaxChildDepth},
+		{"children over the built-in ceiling", "a", func(s *jobs.Spec) { s.ChildJobs = &jobs.ChildJobs{MaxDepth: 1, MaxChildren: 101} }, RuleMaxChildren},
+		{"children of a tenant allowed more", "big", func(s *jobs.Spec) { s.ChildJobs = &jobs.ChildJobs{MaxDepth: 1, MaxChildren: 500} }, ""},
+		{"children of a tenant allowed none", "none", func(s *jobs.Spec) { s.ChildJobs = &jobs.ChildJobs{MaxDepth: 1, MaxChildren: 1} }, RuleMaxChildren},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -287,7 +292,9 @@ tenants:
 			}
 			got := p.For("data")
 			want := Rules{AllowedBindPrefixes: []string{"/srv/data"}, AllowedImages: []string{"swarmjob/*"},
-				AllowedVolumes: []string{DefaultVolumePattern}, MaxCPUs: ptr(4.0)}
+				AllowedVolumes: []string{DefaultVolumePattern}, AllowedSecrets: []string{DefaultSecretPattern},
+				AllowedConfigs: []string{DefaultConfigPattern}, MaxCPUs: ptr(4.0),
+				MaxChildDepth: ptr(DefaultMaxChildDepth), MaxChildren: ptr(DefaultMaxChildren)}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("rules of data (-want +got):\n%s", diff)
 			}

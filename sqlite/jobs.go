@@ -21,7 +21,7 @@ const (
 )
 
 // jobColumns are the columns scanJob reads, in its order.
-const jobColumns = `seq, id, name, tenant, created_at, phase, spec, status, cancel_requested, delete_requested`
+const jobColumns = `seq, id, name, tenant, parent_id, depth, created_at, phase, spec, status, cancel_requested, delete_requested`
 
 func notFound(id string) error {
 	return jobs.Errorf(jobs.ENOTFOUND, "job %q not found", id)
@@ -78,13 +78,22 @@ func encodeJob(j *jobs.Job) (encodedJob, error) {
 	return e, nil
 }
 
-// insertJob inserts j, encoded as enc, with its labels and attempts.
+// insertJob inserts j, encoded as enc, with its labels and attempts. A
+// child job (ParentID set) is first checked against its parent and counted
+// (countChild), and gets its Depth from it.
 func insertJob(ctx context.Context, tx *sql.Tx, j *jobs.Job, enc encodedJob) error {
+	if j.ParentID != "" {
+		depth, err := countChild(ctx, tx, j)
+		if err != nil {
+			return err
+		}
+		j.Depth = depth
+	}
 	res, err := tx.ExecContext(ctx, `
-		INSERT INTO jobs (id, name, tenant, created_at, phase, terminal, spec, status, cancel_requested, delete_requested)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		INSERT INTO jobs (id, name, tenant, parent_id, depth, created_at, phase, terminal, spec, status, cancel_requested, delete_requested)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`,
-		j.ID, j.Name, j.Tenant, formatTime(j.CreatedAt), string(enc.phase), enc.phase.Terminal(), enc.spec, enc.status,
+		j.ID, j.Name, j.Tenant, j.ParentID, j.Depth, formatTime(j.CreatedAt), string(enc.phase), enc.phase.Terminal(), enc.spec, enc.status,
 		j.CancelRequested, j.DeleteRequested)
 	if err != nil {
 		return fmt.Errorf("inserting job %q: %w", j.ID, err)
@@ -114,6 +123,40 @@ func insertJob(ctx context.Context, tx *sql.Tx, j *jobs.Job, enc encodedJob) err
 		}
 	}
 	return nil
+}
+
+// countChild checks that child's parent may create it now and counts it
+// among the parent's children; it returns the child's depth. The parent
+// must exist and not be deleted (ENOTFOUND), must not be finished or
+// cancelled (ECONFLICT), must belong to the child's tenant (ENOTFOUND) and
+// must have created fewer than ChildJobs.MaxChildren children (EPOLICY). The
+// check and the count are one transaction with the insert, so that racing
+// requests cannot exceed the limit together.
+func countChild(ctx context.Context, tx *sql.Tx, child *jobs.Job) (int, error) {
+	parent, err := getJob(ctx, tx, child.ParentID, false)
+	if err != nil {
+		return 0, err
+	}
+	if parent.Tenant != child.Tenant {
+		return 0, notFound(child.ParentID)
+	}
+	if parent.Status.Phase.Terminal() || parent.CancelRequested {
+		return 0, jobs.Errorf(jobs.ECONFLICT, "parent job %s is finished or cancelled: it can start no more children", parent.ID)
+	}
+	if err := jobs.CheckChild(parent, child.Spec); err != nil {
+		return 0, err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT children FROM jobs WHERE id = ?`, parent.ID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting children of job %q: %w", parent.ID, err)
+	}
+	if max := parent.Spec.ChildJobs.MaxChildren; n >= max {
+		return 0, jobs.Errorf(jobs.EPOLICY, "childJobs.maxChildren: job %s may create at most %d child jobs and has created %d", parent.ID, max, n)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE jobs SET children = children + 1 WHERE id = ?`, parent.ID); err != nil {
+		return 0, fmt.Errorf("counting children of job %q: %w", parent.ID, err)
+	}
+	return parent.Depth + 1, nil
 }
 
 // GetJob returns the job with its labels and its attempts ordered by index
@@ -167,7 +210,7 @@ func scanJob(row interface{ Scan(dest ...any) error }) (int64, *jobs.Job, error)
 		spec, status         string
 		cancelReq, deleteReq bool
 	)
-	if err := row.Scan(&seq, &j.ID, &j.Name, &j.Tenant, &createdAt, &phase, &spec, &status, &cancelReq, &deleteReq); err != nil {
+	if err := row.Scan(&seq, &j.ID, &j.Name, &j.Tenant, &j.ParentID, &j.Depth, &createdAt, &phase, &spec, &status, &cancelReq, &deleteReq); err != nil {
 		return 0, nil, err
 	}
 	var err error
@@ -280,6 +323,10 @@ func (db *DB) ListJobs(ctx context.Context, f jobs.Filter) (jobs.Page, error) {
 	if f.Tenant != "" {
 		where = append(where, "tenant = ?")
 		args = append(args, f.Tenant)
+	}
+	if f.ParentID != "" {
+		where = append(where, "parent_id = ?")
+		args = append(args, f.ParentID)
 	}
 	if f.Phase != "" {
 		if !f.Phase.Valid() {
@@ -435,12 +482,23 @@ func (db *DB) UpdateStatus(ctx context.Context, id string, s jobs.Status) error 
 }
 
 // RequestCancel sets CancelRequested, and DeleteRequested too when del is
-// true, and returns the job as it is after the change, all in one
-// transaction. It returns ENOTFOUND if the job does not exist or is already
-// being deleted. Requesting a cancel again is not an error.
+// true, on the job and its descendants, and returns the job as it is after
+// the change, all in one transaction. It returns ENOTFOUND if the job does
+// not exist or is already being deleted. Requesting a cancel again is not an
+// error; a descendant already being deleted stays so.
 func (db *DB) RequestCancel(ctx context.Context, id string, del bool) (*jobs.Job, error) {
 	var j *jobs.Job
 	err := db.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `
+			WITH RECURSIVE tree(id) AS (
+				SELECT id FROM jobs WHERE parent_id = ?1 AND ?1 != ''
+				UNION
+				SELECT jobs.id FROM jobs JOIN tree ON jobs.parent_id = tree.id
+			)
+			UPDATE jobs SET cancel_requested = 1, delete_requested = (delete_requested OR ?2)
+			WHERE id IN tree`, id, del); err != nil {
+			return fmt.Errorf("requesting cancel of the descendants of job %q: %w", id, err)
+		}
 		res, err := tx.ExecContext(ctx,
 			`UPDATE jobs SET cancel_requested = 1, delete_requested = ? WHERE id = ? AND delete_requested = 0`, del, id)
 		if err != nil {
@@ -493,6 +551,31 @@ func (db *DB) PatchSpec(ctx context.Context, id string, p jobs.SpecPatch) (*jobs
 		return nil, err
 	}
 	return j, nil
+}
+
+// DescendantIDs returns the IDs of the job's children, their children and
+// so on, jobs being deleted included, in creation order.
+func (db *DB) DescendantIDs(ctx context.Context, id string) ([]string, error) {
+	const query = `
+		WITH RECURSIVE tree(seq, id) AS (
+			SELECT seq, id FROM jobs WHERE parent_id = ?1 AND ?1 != ''
+			UNION
+			SELECT jobs.seq, jobs.id FROM jobs JOIN tree ON jobs.parent_id = tree.id
+		)
+		SELECT id FROM tree ORDER BY seq`
+	var ids []string
+	err := queryEach(ctx, db.r, query, []any{id}, func(rows *sql.Rows) error {
+		var child string
+		if err := rows.Scan(&child); err != nil {
+			return err
+		}
+		ids = append(ids, child)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing the descendants of job %q: %w", id, err)
+	}
+	return ids, nil
 }
 
 // DeleteJob removes the job with its labels, attempts and logs in one

@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"errors"
 	"fmt"
 
@@ -27,3 +29,37 @@ func (db *DB) InstanceID(ctx context.Context) (string, error) {
 	}
 	return id, nil
 }
+
+// ChildTokenKey returns the secret key that signs the child-job tokens of
+// this store's jobs (package auth, ChildTokens), creating it (32 bytes from
+// crypto/rand) on first use. It never changes afterwards: tokens already
+// handed to running jobs stay valid across restarts.
+func (db *DB) ChildTokenKey(ctx context.Context) ([]byte, error) {
+	var key []byte
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		var text string
+		err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'child_token_key'`).Scan(&text)
+		if err == nil {
+			key, err = base64.StdEncoding.DecodeString(text)
+			if err == nil && len(key) != childKeyBytes {
+				err = fmt.Errorf("%d bytes, want %d", len(key), childKeyBytes)
+			}
+			return err
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		key = make([]byte, childKeyBytes)
+		if _, err := rand.Read(key); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('child_token_key', ?)`, base64.StdEncoding.EncodeToString(key))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the child token key: %w", err)
+	}
+	return key, nil
+}
+
+const childKeyBytes = 32

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"time"
 
 	"github.com/swarmjob/swarmjob/jobs"
@@ -39,13 +40,19 @@ type specRecord struct {
 	BackoffJitter          float64             `json:"backoffJitter,omitempty"`
 	AttemptDeadlineSeconds int64               `json:"attemptDeadlineSeconds,omitempty"`
 	Suspend                bool                `json:"suspend,omitempty"`
+	// Log cap, secrets and configs; rows written before they existed
+	// decode with none (the server's log cap).
+	MaxLogBytes int64           `json:"maxLogBytes,omitempty"`
+	Secrets     []fileRefRecord `json:"secrets"`
+	Configs     []fileRefRecord `json:"configs"`
 	// TTLSecondsAfterFinished is read by ExpiredJobs with json_extract.
-	TTLSecondsAfterFinished *int64        `json:"ttlSecondsAfterFinished,omitempty"`
-	Limits                  amountsRecord `json:"limits"`
-	Reservations            amountsRecord `json:"reservations"`
-	Constraints             []string      `json:"constraints"`
-	Networks                []string      `json:"networks"`
-	Mounts                  []mountRecord `json:"mounts"`
+	TTLSecondsAfterFinished *int64           `json:"ttlSecondsAfterFinished,omitempty"`
+	Limits                  amountsRecord    `json:"limits"`
+	Reservations            amountsRecord    `json:"reservations"`
+	Constraints             []string         `json:"constraints"`
+	Networks                []string         `json:"networks"`
+	Mounts                  []mountRecord    `json:"mounts"`
+	ChildJobs               *childJobsRecord `json:"childJobs,omitempty"`
 }
 
 type mountRecord struct {
@@ -53,6 +60,15 @@ type mountRecord struct {
 	Source   string `json:"source,omitempty"`
 	Target   string `json:"target"`
 	ReadOnly bool   `json:"readOnly,omitempty"`
+}
+
+// fileRefRecord is a jobs.FileRef; Mode is the permission bits.
+type fileRefRecord struct {
+	Name   string `json:"name"`
+	Target string `json:"target"`
+	UID    string `json:"uid"`
+	GID    string `json:"gid"`
+	Mode   uint32 `json:"mode"`
 }
 
 type failureRuleRecord struct {
@@ -114,6 +130,12 @@ type attemptRecord struct {
 	Truncated  bool       `json:"truncated,omitempty"`
 }
 
+// childJobsRecord is the JSON form of jobs.ChildJobs.
+type childJobsRecord struct {
+	MaxDepth    int `json:"maxDepth"`
+	MaxChildren int `json:"maxChildren"`
+}
+
 func encodeSpec(s jobs.Spec) (string, error) {
 	var fp []failureRuleRecord
 	if s.FailurePolicy != nil {
@@ -138,7 +160,12 @@ func encodeSpec(s jobs.Spec) (string, error) {
 	for _, m := range s.Mounts {
 		mounts = append(mounts, mountRecord{Type: string(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
+	var children *childJobsRecord
+	if c := s.ChildJobs; c != nil {
+		children = &childJobsRecord{MaxDepth: c.MaxDepth, MaxChildren: c.MaxChildren}
+	}
 	return encode(specRecord{
+		ChildJobs:               children,
 		Mounts:                  mounts,
 		Completions:             s.Completions,
 		Parallelism:             s.Parallelism,
@@ -151,6 +178,9 @@ func encodeSpec(s jobs.Spec) (string, error) {
 		BackoffJitter:           s.Backoff.Jitter,
 		AttemptDeadlineSeconds:  s.AttemptDeadlineSeconds,
 		Suspend:                 s.Suspend,
+		MaxLogBytes:             s.MaxLogBytes,
+		Secrets:                 fileRefsToRecord(s.Secrets),
+		Configs:                 fileRefsToRecord(s.Configs),
 		TTLSecondsAfterFinished: s.TTLSecondsAfterFinished,
 		Image:                   s.Image,
 		Command:                 s.Command,
@@ -210,6 +240,9 @@ func decodeSpec(text string) (jobs.Spec, error) {
 		SuccessPolicy:           sp,
 		AttemptDeadlineSeconds:  r.AttemptDeadlineSeconds,
 		Suspend:                 r.Suspend,
+		MaxLogBytes:             r.MaxLogBytes,
+		Secrets:                 fileRefsFromRecord(r.Secrets),
+		Configs:                 fileRefsFromRecord(r.Configs),
 		TTLSecondsAfterFinished: r.TTLSecondsAfterFinished,
 		Image:                   r.Image,
 		Command:                 r.Command,
@@ -228,6 +261,9 @@ func decodeSpec(text string) (jobs.Spec, error) {
 		Placement: jobs.Placement{Constraints: r.Constraints},
 		Networks:  r.Networks,
 	}
+	if c := r.ChildJobs; c != nil {
+		spec.ChildJobs = &jobs.ChildJobs{MaxDepth: c.MaxDepth, MaxChildren: c.MaxChildren}
+	}
 	// Rows from before the batch fields existed were one-shot jobs.
 	if spec.Completions == 0 {
 		spec.Completions = 1
@@ -242,6 +278,30 @@ func decodeSpec(text string) (jobs.Spec, error) {
 		spec.Backoff.Multiplier = jobs.DefaultBackoffMultiplier
 	}
 	return spec, nil
+}
+
+// fileRefsToRecord converts secrets or configs; nil stays nil.
+func fileRefsToRecord(refs []jobs.FileRef) []fileRefRecord {
+	if refs == nil {
+		return nil
+	}
+	out := make([]fileRefRecord, 0, len(refs))
+	for _, f := range refs {
+		out = append(out, fileRefRecord{Name: f.Name, Target: f.Target, UID: f.UID, GID: f.GID, Mode: uint32(f.Mode)})
+	}
+	return out
+}
+
+// fileRefsFromRecord is the inverse of fileRefsToRecord.
+func fileRefsFromRecord(rs []fileRefRecord) []jobs.FileRef {
+	if rs == nil {
+		return nil
+	}
+	out := make([]jobs.FileRef, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, jobs.FileRef{Name: r.Name, Target: r.Target, UID: r.UID, GID: r.GID, Mode: fs.FileMode(r.Mode)})
+	}
+	return out
 }
 
 func encodeStatus(s jobs.Status) (string, error) {

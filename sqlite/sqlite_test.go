@@ -110,6 +110,9 @@ func fullJob(id string) *jobs.Job {
 			}},
 			AttemptDeadlineSeconds: 60,
 			Suspend:                true,
+			MaxLogBytes:            4096,
+			Secrets:                []jobs.FileRef{{Name: "team-a_db", Target: "db", UID: "0", GID: "0", Mode: 0o400}, {Name: "x", Target: "/etc/x", UID: "1", GID: "2"}},
+			Configs:                []jobs.FileRef{},
 			Resources: jobs.Resources{
 				Limits:       jobs.ResourceAmounts{CPUs: 1.5, MemoryBytes: 512 << 20},
 				Reservations: jobs.ResourceAmounts{CPUs: 0.1, MemoryBytes: 64 << 20},

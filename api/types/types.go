@@ -147,6 +147,10 @@ type JobSpec struct {
 	// this long after it finished (0: right after its services are gone).
 	// Unset: the server's retention applies.
 	TTLSecondsAfterFinished *int64 `json:"ttlSecondsAfterFinished,omitempty"`
+	// ChildJobs lets the job's attempts start child jobs: they get
+	// SWARMJOB_URL and SWARMJOB_TOKEN, a token that can create, read and
+	// cancel this job's children only, and only until the job finishes.
+	ChildJobs *ChildJobs `json:"childJobs,omitempty"`
 	// Suspend submits the job suspended: it starts no attempt until it is
 	// resumed (POST /v1/jobs/{id}/resume).
 	Suspend   *bool      `json:"suspend,omitempty"`
@@ -156,6 +160,27 @@ type JobSpec struct {
 	// Mounts are attached to each attempt's container. Bind mounts are
 	// refused unless the tenant's policy allows their source.
 	Mounts []Mount `json:"mounts,omitempty"`
+	// Secrets and Configs give each attempt's container Swarm secrets and
+	// configs as files, by name. Each must exist in the Swarm when the job
+	// is submitted, and the tenant's policy must allow its name (by
+	// default, names starting with "<tenant>_").
+	Secrets []FileRef `json:"secrets,omitempty"`
+	Configs []FileRef `json:"configs,omitempty"`
+	// MaxLogBytes caps the output kept per attempt, stdout and stderr
+	// together; the rest is dropped and the attempt marked truncated.
+	// Unset: the server's default, lowered to the tenant's ceiling; a job
+	// returned by the server shows the cap it got.
+	MaxLogBytes *int64 `json:"maxLogBytes,omitempty"`
+}
+
+// ChildJobs limits the child jobs a job may start.
+type ChildJobs struct {
+	// MaxDepth is how many generations may exist below the job (default
+	// 1: children, no grandchildren).
+	MaxDepth int `json:"maxDepth,omitempty"`
+	// MaxChildren is how many children the job may create in its life
+	// (default 10).
+	MaxChildren int `json:"maxChildren,omitempty"`
 }
 
 // Types of Mount.
@@ -173,6 +198,24 @@ type Mount struct {
 	Source   string `json:"source,omitempty"`
 	Target   string `json:"target"`
 	ReadOnly bool   `json:"readOnly,omitempty"`
+}
+
+// FileRef gives each attempt's container a Swarm secret or config as a file
+// (JobSpec.Secrets, JobSpec.Configs). A job returned by the server shows
+// every field, defaults filled in.
+type FileRef struct {
+	// Name is the secret's or config's name in the Swarm; required.
+	Name string `json:"name"`
+	// Target is the file's path in the container. For a secret: a file
+	// name under /run/secrets (default: the name) or an absolute path; for
+	// a config: an absolute path (default: "/" + the name).
+	Target string `json:"target,omitempty"`
+	// UID and GID own the file, as numbers; default "0".
+	UID string `json:"uid,omitempty"`
+	GID string `json:"gid,omitempty"`
+	// Mode is the file's permission bits, as a number: JSON has no octal,
+	// so 0400 is 256 (a YAML job file may write 0400). Default 0444 (292).
+	Mode *uint32 `json:"mode,omitempty"`
 }
 
 // Backoff is the delay between a failed attempt and the next one:
@@ -244,7 +287,11 @@ type Job struct {
 	ID   string `json:"id"`
 	Name string `json:"name,omitempty"`
 	// Tenant owns the job: the tenant of the token that submitted it.
-	Tenant    string            `json:"tenant,omitempty"`
+	Tenant string `json:"tenant,omitempty"`
+	// ParentID is the job whose child-job token created this job; Depth
+	// its generation below the job a client submitted (0 for that one).
+	ParentID  string            `json:"parentId,omitempty"`
+	Depth     int               `json:"depth,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
 	CreatedAt time.Time         `json:"createdAt"`
 	Spec      JobSpec           `json:"spec"`

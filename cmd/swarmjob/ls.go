@@ -23,6 +23,7 @@ type lsOptions struct {
 	createdBefore string
 	order         string
 	tenant        string
+	parent        string
 	limit         int
 	all           bool
 	quiet         bool
@@ -67,6 +68,7 @@ func newLsCmd(env *cliEnv) *cobra.Command {
 	f.StringVar(&o.createdBefore, "created-before", "", "only jobs created before this time (RFC 3339, or a duration ago)")
 	f.StringVar(&o.order, "order", "desc", "desc (newest first) or asc (oldest first)")
 	f.StringVar(&o.tenant, "tenant", "", "only this tenant's jobs (admin tokens; others always see their own)")
+	f.StringVar(&o.parent, "parent", "", "only the child jobs of this job")
 	f.IntVar(&o.limit, "limit", 0, "jobs per page (0 = server default)")
 	f.BoolVar(&o.all, "all", false, "list every page")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only job IDs")
@@ -80,7 +82,7 @@ func newLsCmd(env *cliEnv) *cobra.Command {
 // listOptions turns the flags into the options of ListJobs; times given as
 // durations count back from now.
 func (o lsOptions) listOptions(now time.Time) (client.ListOptions, error) {
-	opts := client.ListOptions{Phase: o.phase, Selector: strings.Join(o.selectors, ","), NamePrefix: o.namePrefix, Tenant: o.tenant, Limit: o.limit}
+	opts := client.ListOptions{Phase: o.phase, Selector: strings.Join(o.selectors, ","), NamePrefix: o.namePrefix, Tenant: o.tenant, Parent: o.parent, Limit: o.limit}
 	switch o.order {
 	case "desc":
 	case "asc":

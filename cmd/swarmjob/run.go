@@ -33,6 +33,9 @@ type runOptions struct {
 	memory       bytesFlag
 	constraints  []string
 	networks     []string
+	secrets      fileRefFlag
+	configs      fileRefFlag
+	maxLogBytes  bytesFlag
 	detach       bool
 	verbose      bool
 
@@ -44,6 +47,8 @@ type runOptions struct {
 	maxFailedIndexes     int
 	attemptDeadline      time.Duration
 	suspend              bool
+	maxChildren          int
+	maxChildDepth        int
 }
 
 func newRunCmd(env *cliEnv) *cobra.Command {
@@ -90,6 +95,11 @@ func newRunCmd(env *cliEnv) *cobra.Command {
 	f.Var(&o.memory, "memory", "memory limit per attempt, such as 64m or 1g (0 = none)")
 	f.StringArrayVar(&o.constraints, "constraint", nil, "Swarm placement constraint such as node.role==worker (repeatable)")
 	f.StringArrayVar(&o.networks, "network", nil, "network to attach (repeatable)")
+	f.Var(&o.secrets, "secret", "Swarm secret to give the job as a file, as docker service create takes it: NAME (at /run/secrets/NAME) or source=NAME,target=FILE,uid=0,gid=0,mode=0400 (repeatable)")
+	f.Var(&o.configs, "config", "Swarm config to give the job as a file: NAME (at /NAME) or source=NAME,target=/PATH,uid=0,gid=0,mode=0444 (repeatable)")
+	f.Var(&o.maxLogBytes, "max-log-bytes", "output kept per attempt, such as 64k (default: the server's, lowered to the tenant's ceiling)")
+	f.IntVar(&o.maxChildren, "max-children", 0, "let the job start up to this many child jobs: it gets SWARMJOB_URL and SWARMJOB_TOKEN (needs a server with --job-network)")
+	f.IntVar(&o.maxChildDepth, "max-child-depth", 0, "generations of child jobs allowed below the job (default 1: children only; needs --max-children)")
 	f.BoolVarP(&o.detach, "detach", "d", false, "print the job ID and return without waiting")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "report the job ID on stderr when it is submitted")
 	return cmd
@@ -107,6 +117,8 @@ func (o *runOptions) request(cmd *cobra.Command, args []string) (types.CreateJob
 			WorkingDir: o.workdir,
 			User:       o.user,
 			Networks:   o.networks,
+			Secrets:    o.secrets.refs,
+			Configs:    o.configs.refs,
 		},
 	}
 	if len(args) > 1 {
@@ -149,6 +161,20 @@ func (o *runOptions) request(cmd *cobra.Command, args []string) (types.CreateJob
 	}
 	if o.suspend {
 		req.Suspend = &o.suspend
+	}
+	if cmd.Flags().Changed("max-log-bytes") {
+		if o.maxLogBytes.n < 1 {
+			return req, usageErrorf("--max-log-bytes: must be at least 1 byte, got %d", o.maxLogBytes.n)
+		}
+		req.MaxLogBytes = &o.maxLogBytes.n
+	}
+	switch {
+	case o.maxChildren < 0 || o.maxChildDepth < 0:
+		return req, usageErrorf("--max-children and --max-child-depth: must not be negative")
+	case o.maxChildDepth > 0 && o.maxChildren == 0:
+		return req, usageErrorf("--max-child-depth: needs --max-children")
+	case o.maxChildren > 0:
+		req.ChildJobs = &types.ChildJobs{MaxChildren: o.maxChildren, MaxDepth: o.maxChildDepth}
 	}
 	if math.IsNaN(o.cpus) || math.IsInf(o.cpus, 0) || o.cpus < 0 {
 		return req, usageErrorf("--cpus: must be a non-negative number, got %v", o.cpus)

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/swarmjob/swarmjob/api"
+	"github.com/swarmjob/swarmjob/auth"
 	"github.com/swarmjob/swarmjob/controller"
 	"github.com/swarmjob/swarmjob/events"
 	"github.com/swarmjob/swarmjob/gc"
@@ -49,6 +50,9 @@ type serveOptions struct {
 	tlsKey     string
 	rateLimit  float64
 	rateBurst  int
+	// Child jobs: the network their attempts reach the API on, and the URL.
+	jobNetwork string
+	jobURL     string
 }
 
 // newServeCmd returns the serve command: the API server, the controller and
@@ -88,6 +92,8 @@ func newServeCmd(env *cliEnv) *cobra.Command {
 	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	f.Float64Var(&o.rateLimit, "rate-limit", api.DefaultRateLimit, "requests per second allowed per token, sustained (0: no limit); beyond it 429 with Retry-After")
 	f.IntVar(&o.rateBurst, "rate-burst", api.DefaultRateBurst, "requests one token may make at once above --rate-limit")
+	f.StringVar(&o.jobNetwork, "job-network", "", "swarm network (an attachable overlay, created if missing) on which jobs with childJobs reach the API; without it such jobs are refused")
+	f.StringVar(&o.jobURL, "job-url", "", "URL of the API as jobs on --job-network reach it; default: this node's docker_gwbridge gateway at --listen's port, where the server then also listens")
 	return cmd
 }
 
@@ -117,8 +123,10 @@ func (o serveOptions) validate() error {
 		return usageErrorf("--rate-limit: must not be negative")
 	case o.rateBurst < 1:
 		return usageErrorf("--rate-burst: must be at least 1")
+	case o.jobURL != "" && o.jobNetwork == "":
+		return usageErrorf("--job-url: needs --job-network")
 	}
-	return nil
+	return validateJobURL(o.jobURL)
 }
 
 func newLogger(env *cliEnv, level, format string) (*slog.Logger, error) {
@@ -157,6 +165,9 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	// A job's unset maxLogBytes is --max-log-bytes, lowered to its
+	// tenant's ceiling; it is also the ceiling of tenants without one.
+	pol = pol.WithDefaultLogBytes(o.maxLogBytes)
 	adminTok, err := adminToken(env, o, log)
 	if err != nil {
 		return err
@@ -181,6 +192,15 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	childKey, err := store.ChildTokenKey(ctx)
+	if err != nil {
+		return err
+	}
+	childTokens := auth.NewChildTokens(childKey)
+	jobAPI, err := setupJobAPI(ctx, engine, o, childTokens, tlsConfig != nil, log)
+	if err != nil {
+		return err
+	}
 	hub := &jobs.Hub{}
 	// One events stream: the controller, the collector and the API record
 	// into it, and the API serves it.
@@ -190,7 +210,7 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 		Engine: engine, Instance: instance, Store: store, Hub: hub, Logger: log,
 		PollFast: o.pollFast, PollSlow: o.pollSlow, Resync: o.resync, MaxLogBytes: o.maxLogBytes,
 		NodeLostGrace: o.nodeLost, Events: met.Recorder(eventLog), Metrics: met,
-		TenantLimit: pol.ActiveAttemptLimit, Tenants: store,
+		TenantLimit: pol.ActiveAttemptLimit, Tenants: store, JobAPI: jobAPI.api,
 	})
 	collector := gc.New(gc.Config{Engine: engine, Instance: instance, Store: store, Logger: log, Grace: o.orphanGrace, Interval: o.gcInterval,
 		Expirer: store, RetentionAge: o.retainAge, RetentionCount: o.retainCount, Events: eventLog, Metrics: met})
@@ -202,7 +222,10 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	srv := api.NewServer(api.Config{
 		Store: store, Hub: hub, Enqueuer: ctrl, Logger: log, Events: eventLog, Metrics: met.Handler(),
 		Tokens: store, AdminToken: adminTok, InsecureNoAuth: !o.auth, Policy: pol,
+		// The secrets and configs a job names must exist.
+		Objects:   controller.Objects{Engine: engine},
 		RateLimit: rateLimit, RateBurst: o.rateBurst,
+		ChildJobs: jobAPI.api != nil, ChildTokens: childTokens,
 		// Followed logs relay running attempts from the Engine.
 		LiveLogs: engine,
 		Ready: func(ctx context.Context) error {
@@ -216,6 +239,15 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)
+	}
+	listeners := []net.Listener{ln}
+	if jobAPI.listen != "" {
+		jln, err := net.Listen("tcp", jobAPI.listen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listening for jobs (--job-network): %w", err)
+		}
+		listeners = append(listeners, jln)
 	}
 	// Requests see a context that ends at shutdown, so that long waits
 	// return instead of holding the shutdown up.
@@ -243,17 +275,22 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	})
 	wg.Go(func() { collector.Run(runCtx) })
 	wg.Go(func() { pruner.Run(runCtx) })
-	serveErr := make(chan error, 1)
-	go func() {
-		if tlsConfig != nil {
-			// The certificate is in TLSConfig already.
-			serveErr <- httpServer.ServeTLS(ln, "", "")
-			return
-		}
-		serveErr <- httpServer.Serve(ln)
-	}()
+	serveErr := make(chan error, len(listeners))
+	for _, l := range listeners {
+		go func() {
+			if tlsConfig != nil {
+				// The certificate is in TLSConfig already.
+				serveErr <- httpServer.ServeTLS(l, "", "")
+				return
+			}
+			serveErr <- httpServer.Serve(l)
+		}()
+	}
 	log.Info("swarmjob serving", "addr", ln.Addr().String(), "data_dir", o.dataDir, "instance", instance,
 		"tls", tlsConfig != nil, "auth", o.auth)
+	if a := jobAPI.api; a != nil {
+		log.Info("jobs with childJobs reach the API", "network", a.Network, "url", a.URL, "extra_listener", jobAPI.listen)
+	}
 
 	select {
 	case <-ctx.Done():

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+
+	cerrdefs "github.com/containerd/errdefs"
+	dockerclient "github.com/moby/moby/client"
+
+	"github.com/swarmjob/swarmjob/auth"
+	"github.com/swarmjob/swarmjob/controller"
+)
+
+// gatewayBridge is the bridge through which Swarm tasks on overlay networks
+// reach their own node: its gateway address is that node's host.
+const gatewayBridge = "docker_gwbridge"
+
+// jobAPISetup is how the attempts of jobs with childJobs reach the API:
+// what the controller gives them, and where the server listens for them
+// besides --listen.
+type jobAPISetup struct {
+	api *controller.JobAPI
+	// listen is the address of the extra listener for jobs, "" for none
+	// (--listen reaches them already, or --job-url names another way in).
+	listen string
+}
+
+// setupJobAPI prepares the access of jobs to the API when --job-network is
+// given: it makes sure the network exists (an attachable overlay, created
+// when missing) and works out the URL jobs use: --job-url, or else the
+// gateway of docker_gwbridge (this node's host as its tasks see it) at
+// --listen's port, on which the server then also listens unless --listen is
+// a wildcard address. The token is the job's child-job token of tokens.
+func setupJobAPI(ctx context.Context, engine *dockerclient.Client, o serveOptions, tokens *auth.ChildTokens, tls bool, log *slog.Logger) (jobAPISetup, error) {
+	if o.jobNetwork == "" {
+		return jobAPISetup{}, nil
+	}
+	if err := ensureJobNetwork(ctx, engine, o.jobNetwork, log); err != nil {
+		return jobAPISetup{}, err
+	}
+	setup := jobAPISetup{api: &controller.JobAPI{Network: o.jobNetwork, URL: o.jobURL, Token: tokens.Token}}
+	if o.jobURL != "" {
+		return setup, nil
+	}
+	host, port, err := net.SplitHostPort(o.listen)
+	if err != nil {
+		return jobAPISetup{}, usageErrorf("--listen: %v", err)
+	}
+	gw, err := bridgeGateway(ctx, engine)
+	if err != nil {
+		return jobAPISetup{}, fmt.Errorf("--job-network: finding the address jobs reach this host at: %w; give --job-url", err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
+		setup.listen = net.JoinHostPort(gw, port)
+	}
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	setup.api.URL = (&url.URL{Scheme: scheme, Host: net.JoinHostPort(gw, port)}).String()
+	if n, err := nodeCount(ctx, engine); err == nil && n > 1 {
+		log.Warn("jobs reach the API at this node's docker_gwbridge address, which only attempts on this node can reach; give --job-url with an address of this node that every node reaches",
+			"job_url", setup.api.URL, "nodes", n)
+	}
+	return setup, nil
+}
+
+// ensureJobNetwork checks that the network name is a swarm-scoped network,
+// creating it as an attachable overlay when it does not exist.
+func ensureJobNetwork(ctx context.Context, engine *dockerclient.Client, name string, log *slog.Logger) error {
+	res, err := engine.NetworkInspect(ctx, name, dockerclient.NetworkInspectOptions{})
+	if cerrdefs.IsNotFound(err) {
+		if _, err := engine.NetworkCreate(ctx, name, dockerclient.NetworkCreateOptions{
+			Driver: "overlay", Attachable: true,
+			Labels: map[string]string{controller.LabelManaged: "true"},
+		}); err != nil && !cerrdefs.IsConflict(err) {
+			return fmt.Errorf("--job-network: creating overlay network %q: %w", name, err)
+		}
+		log.Info("created the job network", "network", name)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("--job-network: inspecting network %q: %w", name, err)
+	}
+	if res.Network.Scope != "swarm" {
+		return usageErrorf("--job-network: network %q is a %s %s network; Swarm services need a swarm-scoped one (an attachable overlay: docker network create -d overlay --attachable %s)",
+			name, res.Network.Scope, res.Network.Driver, name)
+	}
+	return nil
+}
+
+// bridgeGateway returns the gateway address of docker_gwbridge on the
+// engine's node.
+func bridgeGateway(ctx context.Context, engine *dockerclient.Client) (string, error) {
+	res, err := engine.NetworkInspect(ctx, gatewayBridge, dockerclient.NetworkInspectOptions{})
+	if err != nil {
+		return "", err
+	}
+	for _, c := range res.Network.IPAM.Config {
+		if c.Gateway.IsValid() && c.Gateway.Is4() {
+			return c.Gateway.String(), nil
+		}
+	}
+	return "", fmt.Errorf("%s has no IPv4 gateway", gatewayBridge)
+}
+
+func nodeCount(ctx context.Context, engine *dockerclient.Client) (int, error) {
+	res, err := engine.NodeList(ctx, dockerclient.NodeListOptions{})
+	if err != nil {
+		return 0, err
+	}
+	return len(res.Items), nil
+}
+
+// validateJobURL checks --job-url.
+func validateJobURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return usageErrorf("--job-url: must be an http or https URL such as http://10.0.0.5:8080, got %q", s)
+	}
+	if p := u.Port(); p != "" {
+		if _, err := strconv.ParseUint(p, 10, 16); err != nil {
+			return usageErrorf("--job-url: bad port %q", p)
+		}
+	}
+	return nil
+}
