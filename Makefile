@@ -4,7 +4,7 @@ BIN      := bin/swarmjob
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v -e /tests -e /bench)
 FUZZTIME ?= 5s
 
-.PHONY: all build swarm-up swarm-down demo demo-stop test unit fuzz integration test-cluster vet fmt bench clean
+.PHONY: all build swarm-up swarm-down cli-image demo demo-stop test unit fuzz integration test-cluster vet fmt bench clean
 
 all: build
 
@@ -18,6 +18,11 @@ swarm-up:
 ## swarm-down: stop what swarm-up started.
 swarm-down:
 	hack/swarm-down.sh
+
+## cli-image: swarmjob/cli:dev, busybox and the swarmjob CLI, for jobs that
+## start child jobs (childJobs).
+cli-image: swarm-up
+	hack/cli-image.sh
 
 ## demo: swarm, server in the background, one job run end to end.
 demo: swarm-up build

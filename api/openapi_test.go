@@ -578,7 +578,7 @@ func parseSSE(text string) ([]sseFrame, error) {
 // so the server must accept what the spec shows.
 func TestOpenAPIResponses(t *testing.T) {
 	s := loadSpec(t)
-	e := newTestEnv(t)
+	e := newTestEnv(t, func(c *Config) { c.ChildJobs = true })
 	body := func(name string) string {
 		v, ok := s.resolve("#/components/examples/" + name + "/value")
 		if !ok {
@@ -613,6 +613,9 @@ func TestOpenAPIResponses(t *testing.T) {
 	done.Status = jobs.Status{Phase: jobs.PhaseSucceeded, Reason: jobs.ReasonCompleted, StartedAt: &started, FinishedAt: &finished, Succeeded: 1,
 		Conditions: []jobs.Condition{{Type: "Complete", Status: true, Reason: jobs.ReasonCompleted, Time: finished}}}
 	e.store.put(done)
+	child := e.store.get(created.ID)
+	child.ID, child.ParentID, child.Depth = "child-1", batch.ID, 1
+	e.store.put(child)
 
 	tests := []struct {
 		method, target, body string
@@ -631,6 +634,9 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"GET", "/v1/jobs/" + batch.ID, "", nil, 200},
 		{"GET", "/v1/jobs/" + created.ID, "", nil, 200},
 		{"GET", "/v1/jobs/nope", "", nil, 404},
+		{"GET", "/v1/jobs/child-1", "", nil, 200},
+		{"GET", "/v1/jobs?parent=" + batch.ID, "", nil, 200},
+		{"POST", "/v1/jobs", `{"image":"busybox","childJobs":{"maxDepth":1,"maxChildren":3}}`, nil, 201},
 		{"GET", "/v1/jobs/" + batch.ID + "/results", "", nil, 200},
 		{"GET", "/v1/jobs/" + created.ID + "/results", "", nil, 200},
 		{"GET", "/v1/jobs/" + created.ID + "/wait?timeout=0", "", nil, 200},

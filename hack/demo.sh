@@ -40,7 +40,8 @@ elif curl -fsS "$SWARMJOB_URL/healthz" >/dev/null 2>&1; then
 	exit 1
 else
 	say "starting swarmjob serve --listen $LISTEN --data-dir $DATA (log: $LOG)"
-	nohup "$BIN" serve --listen "$LISTEN" --data-dir "$DATA" >>"$LOG" 2>&1 &
+	# --job-network lets jobs with childJobs reach the API (the child-job step).
+	nohup "$BIN" serve --listen "$LISTEN" --data-dir "$DATA" --job-network swarmjob-jobs >>"$LOG" 2>&1 &
 	echo $! >"$PIDFILE"
 	for _ in $(seq 1 100); do
 		if curl -fsS "$SWARMJOB_URL/readyz" >/dev/null 2>&1; then break; fi
@@ -62,7 +63,7 @@ fi
 say "swarmjob run swarmjob/busybox:test sh -c '…'   (a one-shot job on the Swarm)"
 set +e
 # shellcheck disable=SC2016 # the job's shell expands these, not this one
-"$BIN" run --name demo --label demo=true swarmjob/busybox:test sh -c '
+"$BIN" run --name demo --label demo=main swarmjob/busybox:test sh -c '
 	echo "hello from job $SWARMJOB_JOB_ID (attempt $SWARMJOB_ATTEMPT) on $(hostname)"
 	for i in 1 2 3; do echo "working... step $i"; sleep 0.3; done
 	echo "a warning on stderr" >&2
@@ -71,10 +72,25 @@ code=$?
 set -e
 echo "(swarmjob run exited with $code, the job's exit code)"
 
-say "swarmjob ls --label demo=true"
-"$BIN" ls --label demo=true
+say "a job that starts child jobs through its own scoped token (no Docker socket)"
+hack/cli-image.sh swarmjob/cli:dev
+set +e
+# shellcheck disable=SC2016 # the job's shell expands these, not this one
+"$BIN" run --name demo-parent --label demo=children --max-children 2 swarmjob/cli:dev sh -c '
+	echo "parent: SWARMJOB_URL=$SWARMJOB_URL"
+	swarmjob run --name demo-child --label demo=children swarmjob/busybox:test sh -c "echo hello from child \$SWARMJOB_JOB_ID"
+	swarmjob run -d --name demo-child --label demo=children swarmjob/busybox:test true >/dev/null
+	swarmjob run -d swarmjob/busybox:test true || echo "parent: the third child was refused, as maxChildren says"'
+code=$?
+set -e
+echo "(the parent exited with $code)"
+parent=$("$BIN" ls --label demo=children --name-prefix demo-parent -q --limit 1 2>/dev/null)
+for child in $("$BIN" ls --parent "$parent" -q); do "$BIN" wait "$child" >/dev/null 2>&1 || true; done
 
-id=$("$BIN" ls --label demo=true -q | head -1)
+say "swarmjob ls --label demo   (jobs that have the label demo)"
+"$BIN" ls --label demo --limit 8 2>/dev/null
+
+id=$("$BIN" ls --label demo=main -q --limit 1 2>/dev/null)
 say "final status of job $id"
 "$BIN" get "$id" | sed -n '/"status"/,$p'
 

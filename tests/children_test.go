@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -18,8 +17,8 @@ import (
 	"github.com/swarmjob/swarmjob/client"
 )
 
-// cliImage is testImage with a static swarmjob binary in /bin, built once
-// by buildCLIImage: a job that uses the CLI to start child jobs.
+// cliImage is testImage with a static swarmjob binary in /bin
+// (hack/cli-image.sh), for jobs that use the CLI to start child jobs.
 const cliImage = "swarmjob/cli:test"
 
 // jobNetwork is the --job-network of the servers that allow child jobs.
@@ -30,32 +29,14 @@ var (
 	cliImageErr  error
 )
 
-// buildCLIImage builds cliImage from the code under test, with the classic
-// builder (nothing is pulled: its base is the local testImage).
+// buildCLIImage builds cliImage from the code under test with
+// hack/cli-image.sh, once per test binary.
 func buildCLIImage(t *testing.T) {
 	t.Helper()
 	cliImageOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "swarmjob-cli-image-")
+		out, err := exec.Command("../hack/cli-image.sh", cliImage).CombinedOutput()
 		if err != nil {
-			cliImageErr = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		build := exec.Command("go", "build", "-o", filepath.Join(dir, "swarmjob"), "../cmd/swarmjob")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := build.CombinedOutput(); err != nil {
-			cliImageErr = fmt.Errorf("building a static swarmjob: %v\n%s", err, out)
-			return
-		}
-		dockerfile := "FROM " + testImage + "\nCOPY swarmjob /bin/swarmjob\n"
-		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
-			cliImageErr = err
-			return
-		}
-		img := exec.Command("docker", "build", "-q", "-t", cliImage, dir)
-		img.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
-		if out, err := img.CombinedOutput(); err != nil {
-			cliImageErr = fmt.Errorf("building %s: %v\n%s", cliImage, err, out)
+			cliImageErr = fmt.Errorf("hack/cli-image.sh %s: %v\n%s", cliImage, err, out)
 		}
 	})
 	if cliImageErr != nil {
