@@ -330,7 +330,6 @@ func (p *Policy) For(tenant string) Rules {
 	return r
 }
 
-
 // merge returns base with every field o sets.
 func merge(base, o Rules) Rules {
 	if o.AllowedBindPrefixes != nil {

@@ -147,6 +147,13 @@ func TestSecretRemovedBeforeAttempt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Removed below; this is for a test that stops before.
+	t.Cleanup(func() {
+		removeObject(t, "secret "+name, func(ctx context.Context) error {
+			_, err := engine.SecretRemove(ctx, res.ID, dockerclient.SecretRemoveOptions{})
+			return err
+		})
+	})
 	j := submit(t, shared, types.CreateJobRequest{JobSpec: types.JobSpec{
 		Command: sh("cat /run/secrets/" + name), Suspend: ptrBool(true),
 		Secrets: []types.FileRef{{Name: name}},
