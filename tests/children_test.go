@@ -199,3 +199,65 @@ func followedOutput(ctx context.Context, s *server, id, until string) (string, e
 	}
 	return b.String(), nil
 }
+
+// TestChildJobsNest: with maxDepth 2, a child may start children of its
+// own, with its own token, but no deeper; cancelling the root cancels the
+// whole tree.
+func TestChildJobsNest(t *testing.T) {
+	buildCLIImage(t)
+	s, err := startServer(filepath.Join(t.TempDir(), "data"), "--job-network", jobNetwork)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.stop)
+	ctx := testCtx(t, 3*time.Minute)
+
+	// The child starts a grandchild, then tries one that could have
+	// children of its own: beyond the root's maxDepth.
+	childScript := `swarmjob run -d --name grandchild ` + testImage + ` sleep 300 >/dev/null
+echo "deeper: $(swarmjob run -d --max-children 1 ` + testImage + ` true 2>&1)"
+sleep 300`
+	rootScript := `swarmjob run -d --name child --max-children 2 ` + cliImage + ` sh -c '` + childScript + `'
+sleep 300`
+	root := submit(t, s, types.CreateJobRequest{Name: "root", JobSpec: types.JobSpec{
+		Image: cliImage, Command: sh(rootScript), ChildJobs: &types.ChildJobs{MaxDepth: 2, MaxChildren: 1},
+	}})
+	t.Cleanup(func() { _, _ = s.client.CancelJob(context.Background(), root.ID) })
+
+	var child, grandchild types.Job
+	waitFor(t, 90*time.Second, "a child and a grandchild running", func() (bool, error) {
+		kids, err := s.client.ListJobs(ctx, client.ListOptions{Parent: root.ID})
+		if err != nil || len(kids.Items) != 1 {
+			return false, err
+		}
+		child = kids.Items[0]
+		grand, err := s.client.ListJobs(ctx, client.ListOptions{Parent: child.ID})
+		if err != nil || len(grand.Items) != 1 {
+			return false, err
+		}
+		grandchild = grand.Items[0]
+		return grandchild.Status.Phase == "Running", fmt.Errorf("grandchild %s", grandchild.Status.Phase)
+	})
+	for _, j := range []types.Job{child, grandchild} {
+		t.Cleanup(func() { assertNoServices(t, j.ID) })
+	}
+	if child.Depth != 1 || grandchild.Depth != 2 || grandchild.ParentID != child.ID {
+		t.Errorf("depths %d, %d; grandchild's parent %q, want %q", child.Depth, grandchild.Depth, grandchild.ParentID, child.ID)
+	}
+	if c := child.Spec.ChildJobs; c == nil || c.MaxDepth != 1 || c.MaxChildren != 2 {
+		t.Errorf("child's childJobs = %+v, want maxDepth 1 (the default) and maxChildren 2", c)
+	}
+	waitFor(t, 30*time.Second, "the child to report", func() (bool, error) {
+		out, err := followedOutput(ctx, s, child.ID, "deeper:")
+		return strings.Contains(out, "may not create children of their own"), fmt.Errorf("child's output: %q (%v)", out, err)
+	})
+
+	if _, err := s.client.CancelJob(ctx, root.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{root.ID, child.ID, grandchild.ID} {
+		if j := waitTerminal(t, s, id, time.Minute); j.Status.Phase != "Cancelled" {
+			t.Errorf("job %s: %s, want Cancelled with the root", id, j.Status.Phase)
+		}
+	}
+}
