@@ -3,8 +3,10 @@ GO       ?= go
 BIN      := bin/swarmjob
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v -e /tests -e /bench)
 FUZZTIME ?= 5s
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := $(shell $(GO) env GOPATH)/bin/golangci-lint
 
-.PHONY: all build swarm-up swarm-down cli-image demo demo-stop test unit fuzz integration test-cluster vet fmt bench clean
+.PHONY: all build swarm-up swarm-down cli-image demo demo-stop test unit fuzz integration test-cluster vet lint fmt bench clean
 
 all: build
 
@@ -34,11 +36,19 @@ demo-stop:
 
 ## test: vet, unit tests, short fuzzing, integration tests on the real Swarm,
 ## the node-loss test on a 3-node Swarm (test-cluster, about a minute).
-test: vet unit fuzz integration test-cluster
+test: vet lint unit fuzz integration test-cluster
 
 vet:
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
+
+## lint: golangci-lint (.golangci.yml), installed at a pinned version when
+## missing (a few minutes, once).
+lint:
+	@$(GOLANGCI_LINT) version 2>/dev/null | grep -q "version $(GOLANGCI_LINT_VERSION:v%=%)" || \
+		$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --build-tags cluster ./tests/
 
 unit:
 	$(GO) test -race -count=1 $(UNIT_PKGS)

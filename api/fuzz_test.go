@@ -51,7 +51,7 @@ func FuzzDecodeCreateJob(f *testing.F) {
 		`{"image":"busybox","mounts":[{"type":"bind","source":"/var/run//docker.sock/","target":"/s","readOnly":true},` +
 			`{"type":"volume","source":"a_v","target":"/v"},{"type":"tmpfs","target":"/t"}]}`,
 		`{"image":"busybox","mounts":[{"type":"npipe","source":"x","target":"/a/../b"},{"type":"tmpfs","target":"/b/"}]}`,
-		`{"image":"busybox","labels":{"a":"‮"},"name":"j​"}`,
+		"{\"image\":\"busybox\",\"labels\":{\"a\":\"\u202e\"},\"name\":\"j\u200b\"}",
 		`{"image":"busybox","maxLogBytes":1000,"secrets":[{"name":"a_db","target":"db","uid":"0","gid":"0","mode":256},{"name":"a_t","target":"/etc/t"}],` +
 			`"configs":[{"name":"a.conf"},{"name":"b","target":"/b","mode":511}]}`,
 		`{"image":"busybox","maxLogBytes":0,"secrets":[{"name":"-a","target":"../x","uid":"root","mode":4095}],"configs":[{"name":"a","target":"rel"}]}`,

@@ -42,7 +42,7 @@ func setUp(ctx context.Context, cfg config) (*bench, error) {
 	if b.tmp, err = os.MkdirTemp("", "swarmjob-bench-"); err != nil {
 		return b, err
 	}
-	b.engine, err = client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	b.engine, err = client.New(client.FromEnv)
 	if err != nil {
 		return b, fmt.Errorf("engine client: %w", err)
 	}

@@ -140,7 +140,7 @@ func (s *server) waitReady(ctx context.Context, api *sjclient.Client) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("swarmjob serve not ready after 30 s: %v\n%s", err, s.logTail(20))
+	return fmt.Errorf("swarmjob serve not ready after 30 s: %w\n%s", err, s.logTail(20))
 }
 
 // stop sends SIGTERM and waits for the process to exit; after 15 s it

@@ -50,7 +50,8 @@ func (c *Client) Events(ctx context.Context, opts EventsOptions) (*EventStream, 
 	if opts.Since != nil {
 		hdr = http.Header{types.HeaderLastEventID: {strconv.FormatInt(*opts.Since, 10)}}
 	}
-	resp, err := c.sendWith(ctx, http.MethodGet, c.path("v1", "events"), q, nil, "text/event-stream", hdr)
+	// The body outlives this call: EventStream.Close closes it.
+	resp, err := c.sendWith(ctx, http.MethodGet, c.path("v1", "events"), q, nil, "text/event-stream", hdr) //nolint:bodyclose
 	if err != nil {
 		return nil, err
 	}

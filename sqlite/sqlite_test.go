@@ -1270,7 +1270,7 @@ func TestReadLogsStopsAtError(t *testing.T) {
 				}
 				return nil
 			})
-			if err != errStop {
+			if !errors.Is(err, errStop) {
 				t.Errorf("ReadLogs = %v, want fn's error unchanged", err)
 			}
 			if calls != stopAt {

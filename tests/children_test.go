@@ -36,7 +36,7 @@ func buildCLIImage(t *testing.T) {
 	cliImageOnce.Do(func() {
 		out, err := exec.Command("../hack/cli-image.sh", cliImage).CombinedOutput()
 		if err != nil {
-			cliImageErr = fmt.Errorf("hack/cli-image.sh %s: %v\n%s", cliImage, err, out)
+			cliImageErr = fmt.Errorf("hack/cli-image.sh %s: %w\n%s", cliImage, err, out)
 		}
 	})
 	if cliImageErr != nil {
@@ -51,7 +51,7 @@ func serviceEnv(ctx context.Context, id string) (map[string]string, error) {
 		Filters: make(dockerclient.Filters).Add("label", "io.swarmjob.managed=true", "io.swarmjob.job="+id),
 	})
 	if err != nil || len(res.Items) == 0 {
-		return nil, fmt.Errorf("no service of job %s: %v", id, err)
+		return nil, fmt.Errorf("no service of job %s: %w", id, err)
 	}
 	env := map[string]string{}
 	for _, kv := range res.Items[0].Spec.TaskTemplate.ContainerSpec.Env {
@@ -249,7 +249,7 @@ sleep 300`
 	}
 	waitFor(t, 30*time.Second, "the child to report", func() (bool, error) {
 		out, err := followedOutput(ctx, s, child.ID, "deeper:")
-		return strings.Contains(out, "may not create children of their own"), fmt.Errorf("child's output: %q (%v)", out, err)
+		return strings.Contains(out, "may not create children of their own"), fmt.Errorf("child's output: %q (%w)", out, err)
 	})
 
 	if _, err := s.client.CancelJob(ctx, root.ID); err != nil {

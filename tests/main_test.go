@@ -48,7 +48,7 @@ func runMain(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var err error
-	opts := []dockerclient.Opt{dockerclient.FromEnv, dockerclient.WithAPIVersionNegotiation()}
+	opts := []dockerclient.Opt{dockerclient.FromEnv}
 	setup := "hack/swarm-up.sh"
 	if dockerHost != "" {
 		opts = append(opts, dockerclient.WithHost(dockerHost))
@@ -171,7 +171,7 @@ func (s *server) start() error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("server at %s not ready after 30s: %v (log: %s)", s.url, err, s.logPath)
+	return fmt.Errorf("server at %s not ready after 30s: %w (log: %s)", s.url, err, s.logPath)
 }
 
 // kill SIGKILLs the server: no shutdown path runs.

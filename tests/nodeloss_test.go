@@ -49,8 +49,7 @@ func clusterWorkers(t *testing.T) map[string]*clusterNode {
 	t.Helper()
 	workers := map[string]*clusterNode{}
 	for _, name := range []string{"n2", "n3"} {
-		c, err := dockerclient.New(dockerclient.WithHost("unix://"+filepath.Join(clusterDir, name, "docker.sock")),
-			dockerclient.WithAPIVersionNegotiation())
+		c, err := dockerclient.New(dockerclient.WithHost("unix://" + filepath.Join(clusterDir, name, "docker.sock")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +203,7 @@ func TestNodeLoss(t *testing.T) {
 	t.Logf("node %s back and ready after %v", victim.hostname, since(revivedAt, time.Now()))
 	waitFor(t, 30*time.Second, "no container or service of the job left", func() (bool, error) {
 		if names, err := managedServices(context.Background(), j.ID); err != nil || len(names) > 0 {
-			return false, fmt.Errorf("services %v (%v)", names, err)
+			return false, fmt.Errorf("services %v (%w)", names, err)
 		}
 		for _, a := range j.Status.Attempts {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -214,7 +213,7 @@ func TestNodeLoss(t *testing.T) {
 			})
 			cancel()
 			if err != nil || len(res.Items) > 0 {
-				return false, fmt.Errorf("containers of %s on %s: %d (%v)", a.Service, victim.hostname, len(res.Items), err)
+				return false, fmt.Errorf("containers of %s on %s: %d (%w)", a.Service, victim.hostname, len(res.Items), err)
 			}
 		}
 		return true, nil

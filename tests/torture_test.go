@@ -17,13 +17,12 @@ import (
 // tortureKind is one kind of job in the torture test, with the outcome its
 // command dictates.
 type tortureKind struct {
-	name      string
-	req       func() types.CreateJobRequest
-	phase     string
-	reason    string
-	attempts  int
-	wantLogs  func(id string) string // "" = do not check
-	minFailed int
+	name     string
+	req      func() types.CreateJobRequest
+	phase    string
+	reason   string
+	attempts int
+	wantLogs func(id string) string // "" = do not check
 }
 
 var tortureKinds = []tortureKind{

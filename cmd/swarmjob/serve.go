@@ -178,7 +178,7 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	}
 	defer store.Close()
 
-	engine, err := dockerclient.New(dockerclient.FromEnv, dockerclient.WithAPIVersionNegotiation())
+	engine, err := dockerclient.New(dockerclient.FromEnv)
 	if err != nil {
 		return fmt.Errorf("configuring engine client: %w", err)
 	}

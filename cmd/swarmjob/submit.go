@@ -63,7 +63,7 @@ func newSubmitCmd(env *cliEnv) *cobra.Command {
 // fields, wrong types), prefixed with the file name. The file is bounded
 // by the server's body limit.
 func readJobFile(env *cliEnv, name string) (types.CreateJobRequest, error) {
-	var r io.Reader = env.stdin
+	r := env.stdin
 	label := "stdin"
 	if name != "-" {
 		f, err := os.Open(name)
