@@ -80,6 +80,12 @@ func TestHostileRequests(t *testing.T) {
 		{name: "reader submits", method: "POST", path: "/v1/jobs", tok: "reader", hdr: jsonCT, body: `{"image":"busybox"}`, want: 403},
 		{name: "reader makes itself an admin token", method: "POST", path: "/v1/tokens", tok: "reader", hdr: jsonCT, body: `{"tenant":"b","scopes":["admin"]}`, want: 403},
 		{name: "admin token of a traversing tenant", method: "POST", path: "/v1/tokens", tok: "admin", hdr: jsonCT, body: `{"tenant":"../a","scopes":["admin"]}`, want: 400},
+		{name: "child-job token for a job, forged", method: "GET", path: "/v1/jobs", tok: "sjc_" + job + "_" + strings.Repeat("A", 43), want: 401},
+		{name: "child-job token without its MAC", method: "GET", path: "/v1/jobs", tok: "sjc_" + job, want: 401},
+		{name: "child-job token of a path", method: "GET", path: "/v1/jobs", tok: "sjc_../../x_" + strings.Repeat("A", 43), want: 401},
+		{name: "admin grants the child-job scope", method: "POST", path: "/v1/tokens", tok: "admin", hdr: jsonCT, body: `{"tenant":"b","scopes":["jobs:children"]}`, want: 400},
+		{name: "childJobs on a server without a job network", method: "POST", path: "/v1/jobs", tok: "admin", hdr: jsonCT, body: `{"image":"busybox","childJobs":{"maxChildren":1}}`, want: 400},
+		{name: "childJobs deeper than allowed", method: "POST", path: "/v1/jobs", tok: "admin", hdr: jsonCT, body: `{"image":"busybox","childJobs":{"maxDepth":11}}`, want: 400},
 
 		// Headers and request lines.
 		{name: "header over the limit", method: "GET", path: "/v1/jobs", tok: "admin", hdr: []string{"X-Pad", strings.Repeat("x", 100<<10)}, want: 431},
