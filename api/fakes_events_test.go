@@ -26,14 +26,8 @@ func (f *fakeStore) CreateJobIdempotent(_ context.Context, j *jobs.Job, k jobs.I
 	if err := f.enter("CreateJobIdempotent"); err != nil {
 		return nil, false, err
 	}
-	if old, ok := f.keys[k.Key]; ok && !old.created.Before(k.NotBefore) {
-		if old.hash != k.RequestHash {
-			return nil, false, jobs.IdempotencyConflict(k.Key)
-		}
-		if cur, ok := f.jobs[old.jobID]; ok && !cur.DeleteRequested {
-			return cloneJob(cur), false, nil
-		}
-		return cloneJob(old.snapshot), false, nil
+	if old, err := f.lookupKey(k); old != nil || err != nil {
+		return old, false, err
 	}
 	if _, ok := f.jobs[j.ID]; ok {
 		return nil, false, jobs.Errorf(jobs.ECONFLICT, "job %q exists", j.ID)
@@ -45,6 +39,31 @@ func (f *fakeStore) CreateJobIdempotent(_ context.Context, j *jobs.Job, k jobs.I
 	}
 	f.keys[k.Key] = fakeKey{hash: k.RequestHash, jobID: j.ID, snapshot: cloneJob(j), created: j.CreatedAt}
 	return nil, true, nil
+}
+
+// IdempotentJob follows the contract of jobs.IdempotentStore.
+func (f *fakeStore) IdempotentJob(_ context.Context, k jobs.IdempotencyKey) (*jobs.Job, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enter("IdempotentJob"); err != nil {
+		return nil, err
+	}
+	return f.lookupKey(k)
+}
+
+// lookupKey returns the job of a live key k; the caller holds f.mu.
+func (f *fakeStore) lookupKey(k jobs.IdempotencyKey) (*jobs.Job, error) {
+	old, ok := f.keys[k.Key]
+	if !ok || old.created.Before(k.NotBefore) {
+		return nil, nil
+	}
+	if old.hash != k.RequestHash {
+		return nil, jobs.IdempotencyConflict(k.Key)
+	}
+	if cur, ok := f.jobs[old.jobID]; ok && !cur.DeleteRequested {
+		return cloneJob(cur), nil
+	}
+	return cloneJob(old.snapshot), nil
 }
 
 func (f *fakeStore) PruneIdempotencyKeys(_ context.Context, before time.Time) (int64, error) {

@@ -50,6 +50,15 @@ func (s *Server) handleCreateJob(w http.ResponseWriter, r *http.Request) {
 		Spec:      req.Spec,
 		Status:    jobs.Status{Phase: jobs.PhasePending},
 	}
+	existing, err := s.replayed(r.Context(), job, key, req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if existing != nil {
+		s.writeReplay(w, r, existing)
+		return
+	}
 	// The policy may fill in limits: on the job's copy of the spec, so
 	// that the idempotency hash stays that of the request.
 	if err := s.policy.Apply(tenant, &job.Spec); err != nil {
@@ -60,15 +69,13 @@ func (s *Server) handleCreateJob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	existing, err := s.storeJob(r.Context(), job, key, req)
+	existing, err = s.storeJob(r.Context(), job, key, req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	if existing != nil {
-		w.Header().Set("Location", "/v1/jobs/"+url.PathEscape(existing.ID))
-		w.Header().Set(types.HeaderIdempotentReplayed, "true")
-		s.writeJSON(w, r, http.StatusOK, jobToWire(existing))
+		s.writeReplay(w, r, existing)
 		return
 	}
 	// Before the controller hears of the job, so that job.created comes
@@ -78,6 +85,14 @@ func (s *Server) handleCreateJob(w http.ResponseWriter, r *http.Request) {
 	s.enqueuer.Enqueue(job.ID)
 	w.Header().Set("Location", "/v1/jobs/"+url.PathEscape(job.ID))
 	s.writeJSON(w, r, http.StatusCreated, jobToWire(job))
+}
+
+// writeReplay answers a repeated idempotent submission with the job the
+// first one created.
+func (s *Server) writeReplay(w http.ResponseWriter, r *http.Request, existing *jobs.Job) {
+	w.Header().Set("Location", "/v1/jobs/"+url.PathEscape(existing.ID))
+	w.Header().Set(types.HeaderIdempotentReplayed, "true")
+	s.writeJSON(w, r, http.StatusOK, jobToWire(existing))
 }
 
 // handleGetJob serves GET /v1/jobs/{id}.

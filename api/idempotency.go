@@ -34,6 +34,39 @@ func (s *Server) idempotencyKey(h http.Header) (string, error) {
 	return key, nil
 }
 
+// scopedKey is the idempotency key of a request with key as the
+// Idempotency-Key header, for job: keys are per tenant, so the same key of
+// two tenants names two jobs and one tenant's key neither conflicts with nor
+// returns another's job (tenant names hold no '/'); a child-job token's keys
+// are its own (':' is in no tenant name, so these never meet a tenant's).
+func scopedKey(job *jobs.Job, key string, req createJob) (jobs.IdempotencyKey, error) {
+	hash, err := requestHash(req)
+	if err != nil {
+		return jobs.IdempotencyKey{}, err
+	}
+	scoped := job.Tenant + "/" + key
+	if job.ParentID != "" {
+		scoped = job.Tenant + ":" + job.ParentID + "/" + key
+	}
+	return jobs.IdempotencyKey{Key: scoped, RequestHash: hash, NotBefore: job.CreatedAt.Add(-jobs.IdempotencyKeyTTL)}, nil
+}
+
+// replayed returns the job that an earlier request with the same key and
+// body created, before the request is checked again: a replay answers with
+// that job even when the policy, or the Swarm's secrets, changed since. It
+// returns nil when the key is new (or there is none).
+func (s *Server) replayed(ctx context.Context, job *jobs.Job, key string, req createJob) (*jobs.Job, error) {
+	if key == "" {
+		return nil, nil
+	}
+	k, err := scopedKey(job, key, req)
+	if err != nil {
+		return nil, err
+	}
+	existing, err := s.idem.IdempotentJob(ctx, k)
+	return s.checkReplay(job, key, k, existing, err)
+}
+
 // storeJob stores job. With an idempotency key, it may instead return the
 // job the key created before, when req is the request the key was used with;
 // it returns nil when it stored job.
@@ -41,31 +74,23 @@ func (s *Server) storeJob(ctx context.Context, job *jobs.Job, key string, req cr
 	if key == "" {
 		return nil, s.store.CreateJob(ctx, job)
 	}
-	hash, err := requestHash(req)
+	k, err := scopedKey(job, key, req)
 	if err != nil {
 		return nil, err
 	}
-	// Keys are per tenant: the same key of two tenants names two jobs, and
-	// one tenant's key neither conflicts with nor returns another's job.
-	// Tenant names hold no '/'.
-	scoped := job.Tenant + "/" + key
-	if job.ParentID != "" {
-		// A child-job token's keys are its own: ':' is in no tenant
-		// name, so these never meet a tenant's.
-		scoped = job.Tenant + ":" + job.ParentID + "/" + key
-	}
-	existing, _, err := s.idem.CreateJobIdempotent(ctx, job, jobs.IdempotencyKey{
-		Key:         scoped,
-		RequestHash: hash,
-		NotBefore:   job.CreatedAt.Add(-jobs.IdempotencyKeyTTL),
-	})
+	existing, _, err := s.idem.CreateJobIdempotent(ctx, job, k)
+	return s.checkReplay(job, key, k, existing, err)
+}
+
+// checkReplay vets what the store answered for the scoped key k: another
+// tenant's (or parent's) job is never handed out, and a conflict names the
+// key as the client knows it, without the scope.
+func (s *Server) checkReplay(job *jobs.Job, key string, k jobs.IdempotencyKey, existing *jobs.Job, err error) (*jobs.Job, error) {
 	if err == nil && existing != nil && (existing.Tenant != job.Tenant || existing.ParentID != job.ParentID) {
-		// Unreachable with per-tenant keys; never hand out another
-		// tenant's job.
+		// Unreachable with scoped keys.
 		return nil, jobs.IdempotencyConflict(key)
 	}
-	if jobs.ErrorMessage(err) == jobs.ErrorMessage(jobs.IdempotencyConflict(scoped)) {
-		// The client knows its key without the tenant.
+	if jobs.ErrorMessage(err) == jobs.ErrorMessage(jobs.IdempotencyConflict(k.Key)) {
 		return nil, jobs.IdempotencyConflict(key)
 	}
 	return existing, err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/swarmjob/swarmjob/api/types"
 	"github.com/swarmjob/swarmjob/jobs"
+	"github.com/swarmjob/swarmjob/policy"
 )
 
 // submitWithKey posts body with an Idempotency-Key and returns the answer.
@@ -198,4 +199,25 @@ func TestIdempotencyKeyErrors(t *testing.T) {
 			t.Errorf("the key was taken by a refused request: %d", code)
 		}
 	})
+}
+
+// A replay returns the job the key created even when the request would now
+// be refused: the policy (or the Swarm's secrets) changed since. A new key
+// with the same body is checked, and refused.
+func TestIdempotentReplayIsNotCheckedAgain(t *testing.T) {
+	e := newTestEnv(t)
+	const body = `{"image":"busybox","parallelism":4}`
+	_, _, first := e.submitWithKey("k1", body)
+
+	strict, err := policy.New(policy.File{Defaults: policy.Rules{MaxParallelism: ptrTo(2)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := newTestEnv(t, func(c *Config) { c.Store, c.Policy = e.store, strict })
+	code, hdr, again := later.submitWithKey("k1", body)
+	if code != http.StatusOK || again.ID != first.ID || hdr.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("replay under a stricter policy: %d, job %s, want 200 with %s", code, again.ID, first.ID)
+	}
+	rec := later.do(http.MethodPost, "/v1/jobs", body, "Content-Type", "application/json", "Idempotency-Key", "k2")
+	wantError(t, rec, http.StatusForbidden, types.CodePolicyViolation, "maxParallelism")
 }

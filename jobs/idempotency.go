@@ -39,6 +39,12 @@ type IdempotentStore interface {
 	// error of IdempotencyConflict. When it creates j, it returns nil and
 	// created true. Concurrent calls with one key create one job.
 	CreateJobIdempotent(ctx context.Context, j *Job, k IdempotencyKey) (existing *Job, created bool, err error)
+	// IdempotentJob returns the job key k.Key created, as
+	// CreateJobIdempotent would, without creating anything: nil when the
+	// key is unknown or expired, the ECONFLICT error of
+	// IdempotencyConflict when it was used with another RequestHash. It
+	// lets a replay be answered before the request is checked again.
+	IdempotentJob(ctx context.Context, k IdempotencyKey) (*Job, error)
 	// PruneIdempotencyKeys forgets the keys stored before the given time
 	// and returns how many it deleted.
 	PruneIdempotencyKeys(ctx context.Context, before time.Time) (int64, error)

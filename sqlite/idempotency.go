@@ -19,6 +19,8 @@ type snapshotRecord struct {
 	ID        string            `json:"id"`
 	Name      string            `json:"name,omitempty"`
 	Tenant    string            `json:"tenant,omitempty"`
+	ParentID  string            `json:"parentId,omitempty"`
+	Depth     int               `json:"depth,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
 	CreatedAt time.Time         `json:"createdAt"`
 	Phase     string            `json:"phase"`
@@ -40,7 +42,7 @@ func (db *DB) CreateJobIdempotent(ctx context.Context, j *jobs.Job, k jobs.Idemp
 		return nil, false, err
 	}
 	snapshot, err := encode(snapshotRecord{
-		ID: j.ID, Name: j.Name, Tenant: j.Tenant, Labels: j.Labels, CreatedAt: j.CreatedAt.UTC(), Phase: string(enc.phase),
+		ID: j.ID, Name: j.Name, Tenant: j.Tenant, ParentID: j.ParentID, Depth: j.Depth, Labels: j.Labels, CreatedAt: j.CreatedAt.UTC(), Phase: string(enc.phase),
 		Spec: json.RawMessage(enc.spec), Status: json.RawMessage(enc.status),
 	})
 	if err != nil {
@@ -48,23 +50,8 @@ func (db *DB) CreateJobIdempotent(ctx context.Context, j *jobs.Job, k jobs.Idemp
 	}
 	var existing *jobs.Job
 	err = db.write(ctx, func(tx *sql.Tx) error {
-		var hash, jobID, snap, createdAt string
-		err := tx.QueryRowContext(ctx,
-			`SELECT request_hash, job_id, job_snapshot, created_at FROM idempotency_keys WHERE key = ?`, k.Key).
-			Scan(&hash, &jobID, &snap, &createdAt)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return fmt.Errorf("reading idempotency key: %w", err)
-		case createdAt >= formatTime(k.NotBefore):
-			// Times are stored sortable as text; this key is still live.
-			if hash != k.RequestHash {
-				return jobs.IdempotencyConflict(k.Key)
-			}
-			existing, err = getJob(ctx, tx, jobID, false)
-			if jobs.IsNotFound(err) {
-				existing, err = decodeSnapshot(snap)
-			}
+		var err error
+		if existing, err = lookupKey(ctx, tx, k); existing != nil || err != nil {
 			return err
 		}
 		if err := insertJob(ctx, tx, j, enc); err != nil {
@@ -86,6 +73,44 @@ func (db *DB) CreateJobIdempotent(ctx context.Context, j *jobs.Job, k jobs.Idemp
 	return existing, existing == nil, nil
 }
 
+// IdempotentJob returns the job that key k created, when k is live and was
+// used with k.RequestHash: as it is now, or its snapshot once deleted. It
+// returns nil when k is unknown or expired, and the ECONFLICT error of
+// IdempotencyConflict when it was used with another request.
+func (db *DB) IdempotentJob(ctx context.Context, k jobs.IdempotencyKey) (*jobs.Job, error) {
+	var j *jobs.Job
+	err := db.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		j, err = lookupKey(ctx, tx, k)
+		return err
+	})
+	return j, err
+}
+
+// lookupKey is IdempotentJob within tx.
+func lookupKey(ctx context.Context, tx *sql.Tx, k jobs.IdempotencyKey) (*jobs.Job, error) {
+	var hash, jobID, snap, createdAt string
+	err := tx.QueryRowContext(ctx,
+		`SELECT request_hash, job_id, job_snapshot, created_at FROM idempotency_keys WHERE key = ?`, k.Key).
+		Scan(&hash, &jobID, &snap, &createdAt)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading idempotency key: %w", err)
+	case createdAt < formatTime(k.NotBefore):
+		// Times are stored sortable as text; this key expired.
+		return nil, nil
+	case hash != k.RequestHash:
+		return nil, jobs.IdempotencyConflict(k.Key)
+	}
+	j, err := getJob(ctx, tx, jobID, false)
+	if jobs.IsNotFound(err) {
+		j, err = decodeSnapshot(snap)
+	}
+	return j, err
+}
+
 // decodeSnapshot returns the job stored in a snapshotRecord, without
 // attempts.
 func decodeSnapshot(text string) (*jobs.Job, error) {
@@ -101,7 +126,7 @@ func decodeSnapshot(text string) (*jobs.Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("job snapshot %q: %w", r.ID, err)
 	}
-	return &jobs.Job{ID: r.ID, Name: r.Name, Tenant: r.Tenant, Labels: r.Labels, CreatedAt: r.CreatedAt, Spec: spec, Status: status}, nil
+	return &jobs.Job{ID: r.ID, Name: r.Name, Tenant: r.Tenant, ParentID: r.ParentID, Depth: r.Depth, Labels: r.Labels, CreatedAt: r.CreatedAt, Spec: spec, Status: status}, nil
 }
 
 // PruneIdempotencyKeys deletes the keys created before the given time and
