@@ -20,7 +20,17 @@ type JobAPI struct {
 	// Token returns the child-job token of a job (auth.ChildTokens.Token),
 	// given to its attempts as SWARMJOB_TOKEN.
 	Token func(jobID string) string
+	// CA, when set, is a Swarm config holding the certificates that URL's
+	// server certificate chains to: it is mounted at CAPath and named by
+	// SWARMJOB_CA_CERT, so that the CLI in the job trusts an https URL.
+	CA *swarm.ConfigReference
 }
+
+// CAPath is where the attempts of jobs with childJobs find JobAPI.CA.
+const CAPath = "/run/swarmjob/ca.pem"
+
+// EnvCACert names the CA file; the swarmjob CLI reads it.
+const EnvCACert = "SWARMJOB_CA_CERT"
 
 // withJobAPI adds to spec, the service of an attempt of j, what the attempt
 // needs to reach the API when j may start child jobs: the URL, the token and
@@ -34,6 +44,12 @@ func withJobAPI(spec *swarm.ServiceSpec, j *jobs.Job, api *JobAPI) {
 	}
 	cs := spec.TaskTemplate.ContainerSpec
 	cs.Env = append(cs.Env, jobs.EnvURL+"="+api.URL, jobs.EnvToken+"="+api.Token(j.ID))
+	if api.CA != nil {
+		ca := *api.CA
+		ca.File = &swarm.ConfigReferenceFileTarget{Name: CAPath, UID: "0", GID: "0", Mode: 0o444}
+		cs.Configs = append(cs.Configs, &ca)
+		cs.Env = append(cs.Env, EnvCACert+"="+CAPath)
+	}
 	if api.Network != "" && !slices.ContainsFunc(spec.TaskTemplate.Networks, func(n swarm.NetworkAttachmentConfig) bool {
 		return n.Target == api.Network
 	}) {

@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -260,4 +261,36 @@ sleep 300`
 			t.Errorf("job %s: %s, want Cancelled with the root", id, j.Status.Phase)
 		}
 	}
+}
+
+// TestChildJobsOverTLS: with --tls-cert, jobs get an https URL and the
+// certificate as a Swarm config (SWARMJOB_CA_CERT), so that the CLI in the
+// job trusts the server and starts its child.
+func TestChildJobsOverTLS(t *testing.T) {
+	buildCLIImage(t)
+	gw, err := engine.NetworkInspect(testCtx(t, 10*time.Second), "docker_gwbridge", dockerclient.NetworkInspectOptions{})
+	if err != nil || len(gw.Network.IPAM.Config) == 0 {
+		t.Fatalf("docker_gwbridge: %v", err)
+	}
+	gateway := net.IP(gw.Network.IPAM.Config[0].Gateway.AsSlice())
+	certFile, keyFile := selfSigned(t, t.TempDir(), gateway)
+	s := startTLSServer(t, certFile, keyFile, "--job-network", jobNetwork)
+	t.Cleanup(s.stop)
+	ctx := testCtx(t, 2*time.Minute)
+
+	parent := submit(t, s, types.CreateJobRequest{JobSpec: types.JobSpec{
+		Image:     cliImage,
+		Command:   sh(`echo "$SWARMJOB_URL"; swarmjob run --name tls-child ` + testImage + ` echo child over tls`),
+		ChildJobs: &types.ChildJobs{MaxChildren: 1},
+	}})
+	done := waitTerminal(t, s, parent.ID, time.Minute)
+	out := logs(t, s, parent.ID, client.LogOptions{})
+	if done.Status.Phase != "Succeeded" || !strings.Contains(out, "https://"+gateway.String()) || !strings.Contains(out, "child over tls") {
+		t.Fatalf("parent %s, output:\n%s", done.Status.Phase, out)
+	}
+	kids, err := s.client.ListJobs(ctx, client.ListOptions{Parent: parent.ID})
+	if err != nil || len(kids.Items) != 1 {
+		t.Fatalf("children: %v %v", kids, err)
+	}
+	t.Cleanup(func() { assertNoServices(t, kids.Items[0].ID) })
 }

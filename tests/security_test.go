@@ -346,9 +346,9 @@ func withoutTokens(env []string) []string {
 	return out
 }
 
-// selfSigned writes a self-signed certificate for 127.0.0.1 and its key to
-// dir and returns their paths.
-func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+// selfSigned writes a self-signed certificate for 127.0.0.1 and ips, and its
+// key, to dir and returns their paths.
+func selfSigned(t *testing.T, dir string, ips ...net.IP) (certFile, keyFile string) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -359,7 +359,7 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
 		Subject:               pkix.Name{CommonName: "swarmjob test"},
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		IPAddresses:           append([]net.IP{net.ParseIP("127.0.0.1")}, ips...),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
@@ -383,12 +383,10 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
 	return certFile, keyFile
 }
 
-// The API over TLS: the Go client and the CLI reach it when they trust its
-// certificate, and only then.
-func TestTLS(t *testing.T) {
-	// Not parallel: it starts a server of its own, and the timing tests
-	// that run in parallel need the machine.
-	certFile, keyFile := selfSigned(t, t.TempDir())
+// startTLSServer starts `swarmjob serve` over https with the certificate
+// and key given, and a client that trusts the certificate.
+func startTLSServer(t *testing.T, certFile, keyFile string, args ...string) *server {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -408,8 +406,8 @@ func TestTLS(t *testing.T) {
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 	s := &server{url: "https://" + addr, dataDir: data, logPath: data + ".log", token: testAdminToken,
 		env: []string{"SWARMJOB_ADMIN_TOKEN=" + testAdminToken},
-		args: []string{"serve", "--listen", addr, "--data-dir", data, "--log-level", "debug", "--orphan-grace", "10m",
-			"--tls-cert", certFile, "--tls-key", keyFile}}
+		args: append([]string{"serve", "--listen", addr, "--data-dir", data, "--log-level", "debug", "--orphan-grace", "10m",
+			"--tls-cert", certFile, "--tls-key", keyFile}, args...)}
 	if dockerHost != "" {
 		s.env = append(s.env, "DOCKER_HOST="+dockerHost)
 	}
@@ -419,7 +417,18 @@ func TestTLS(t *testing.T) {
 	if err := s.start(); err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+// The API over TLS: the Go client and the CLI reach it when they trust its
+// certificate, and only then.
+func TestTLS(t *testing.T) {
+	// Not parallel: it starts a server of its own, and the timing tests
+	// that run in parallel need the machine.
+	certFile, keyFile := selfSigned(t, t.TempDir())
+	s := startTLSServer(t, certFile, keyFile)
 	defer s.stop()
+	addr := strings.TrimPrefix(s.url, "https://")
 
 	j := submit(t, s, types.CreateJobRequest{JobSpec: types.JobSpec{Command: sh("echo over tls")}})
 	waitTerminal(t, s, j.ID, time.Minute)

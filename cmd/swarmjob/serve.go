@@ -53,6 +53,7 @@ type serveOptions struct {
 	// Child jobs: the network their attempts reach the API on, and the URL.
 	jobNetwork string
 	jobURL     string
+	jobCACert  string
 }
 
 // newServeCmd returns the serve command: the API server, the controller and
@@ -93,6 +94,7 @@ func newServeCmd(env *cliEnv) *cobra.Command {
 	f.Float64Var(&o.rateLimit, "rate-limit", api.DefaultRateLimit, "requests per second allowed per token, sustained (0: no limit); beyond it 429 with Retry-After")
 	f.IntVar(&o.rateBurst, "rate-burst", api.DefaultRateBurst, "requests one token may make at once above --rate-limit")
 	f.StringVar(&o.jobNetwork, "job-network", "", "swarm network (an attachable overlay, created if missing) on which jobs with childJobs reach the API; without it such jobs are refused")
+	f.StringVar(&o.jobCACert, "job-ca-cert", "", "PEM certificates that jobs trust for an https --job-url (given to them as a Swarm config and SWARMJOB_CA_CERT); default: --tls-cert")
 	f.StringVar(&o.jobURL, "job-url", "", "URL of the API as jobs on --job-network reach it; default: this node's docker_gwbridge gateway at --listen's port, where the server then also listens")
 	return cmd
 }
@@ -125,6 +127,8 @@ func (o serveOptions) validate() error {
 		return usageErrorf("--rate-burst: must be at least 1")
 	case o.jobURL != "" && o.jobNetwork == "":
 		return usageErrorf("--job-url: needs --job-network")
+	case o.jobCACert != "" && o.jobNetwork == "":
+		return usageErrorf("--job-ca-cert: needs --job-network")
 	}
 	return validateJobURL(o.jobURL)
 }

@@ -1,14 +1,22 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
+	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/swarm"
 	dockerclient "github.com/moby/moby/client"
 
 	"github.com/swarmjob/swarmjob/auth"
@@ -43,16 +51,32 @@ func setupJobAPI(ctx context.Context, engine *dockerclient.Client, o serveOption
 		return jobAPISetup{}, err
 	}
 	setup := jobAPISetup{api: &controller.JobAPI{Network: o.jobNetwork, URL: o.jobURL, Token: tokens.Token}}
-	if o.jobURL != "" {
-		return setup, nil
+	if o.jobURL == "" {
+		if err := setup.defaultURL(ctx, engine, o, tls, log); err != nil {
+			return jobAPISetup{}, err
+		}
 	}
+	if strings.HasPrefix(setup.api.URL, "https:") {
+		ca, err := jobCA(ctx, engine, cmp.Or(o.jobCACert, o.tlsCert), setup.api.URL, log)
+		if err != nil {
+			return jobAPISetup{}, err
+		}
+		setup.api.CA = ca
+	}
+	return setup, nil
+}
+
+// defaultURL sets the URL of the API for jobs when --job-url is not given:
+// this node's docker_gwbridge gateway at --listen's port, listening there
+// too unless --listen is a wildcard address.
+func (setup *jobAPISetup) defaultURL(ctx context.Context, engine *dockerclient.Client, o serveOptions, tls bool, log *slog.Logger) error {
 	host, port, err := net.SplitHostPort(o.listen)
 	if err != nil {
-		return jobAPISetup{}, usageErrorf("--listen: %v", err)
+		return usageErrorf("--listen: %v", err)
 	}
 	gw, err := bridgeGateway(ctx, engine)
 	if err != nil {
-		return jobAPISetup{}, fmt.Errorf("--job-network: finding the address jobs reach this host at: %w; give --job-url", err)
+		return fmt.Errorf("--job-network: finding the address jobs reach this host at: %w; give --job-url", err)
 	}
 	if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
 		setup.listen = net.JoinHostPort(gw, port)
@@ -66,7 +90,59 @@ func setupJobAPI(ctx context.Context, engine *dockerclient.Client, o serveOption
 		log.Warn("jobs reach the API at this node's docker_gwbridge address, which only attempts on this node can reach; give --job-url with an address of this node that every node reaches",
 			"job_url", setup.api.URL, "nodes", n)
 	}
-	return setup, nil
+	return nil
+}
+
+// jobCA makes the certificates of caFile (PEM) available to jobs as a Swarm
+// config, so that the CLI in a job trusts the https job URL. The config is
+// named after a hash of its content, so a restart with the same file reuses
+// it and a new file makes a new one; Swarm configs cannot change. It warns
+// when the first certificate of caFile is a leaf that does not cover the
+// URL's host, the usual mistake with the default URL (an IP address).
+func jobCA(ctx context.Context, engine *dockerclient.Client, caFile, jobURL string, log *slog.Logger) (*swarm.ConfigReference, error) {
+	data, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--job-ca-cert: %w", err)
+	}
+	var first *x509.Certificate
+	for rest := data; ; {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			break
+		}
+		if c, err := x509.ParseCertificate(block.Bytes); err == nil && first == nil && block.Type == "CERTIFICATE" {
+			first = c
+		}
+	}
+	if first == nil {
+		return nil, usageErrorf("--job-ca-cert: %s holds no PEM certificate", caFile)
+	}
+	if u, err := url.Parse(jobURL); err == nil && !first.IsCA {
+		if err := first.VerifyHostname(u.Hostname()); err != nil {
+			log.Warn("the certificate jobs are given does not cover the job URL's host: their https requests will fail; add it to the certificate or give --job-url",
+				"job_url", jobURL, "err", err)
+		}
+	}
+	sum := sha256.Sum256(data)
+	name := "swarmjob-job-ca-" + hex.EncodeToString(sum[:6])
+	list, err := engine.ConfigList(ctx, dockerclient.ConfigListOptions{Filters: make(dockerclient.Filters).Add("name", name)})
+	if err != nil {
+		return nil, fmt.Errorf("--job-network: listing configs: %w", err)
+	}
+	for _, c := range list.Items {
+		if c.Spec.Name == name {
+			return &swarm.ConfigReference{ConfigID: c.ID, ConfigName: name}, nil
+		}
+	}
+	res, err := engine.ConfigCreate(ctx, dockerclient.ConfigCreateOptions{Spec: swarm.ConfigSpec{
+		Annotations: swarm.Annotations{Name: name, Labels: map[string]string{controller.LabelManaged: "true"}},
+		Data:        data,
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("--job-network: creating config %s for the job CA: %w", name, err)
+	}
+	log.Info("jobs with childJobs trust the certificates of a Swarm config", "config", name, "file", caFile)
+	return &swarm.ConfigReference{ConfigID: res.ID, ConfigName: name}, nil
 }
 
 // ensureJobNetwork checks that the network name is a swarm-scoped network,
