@@ -71,7 +71,8 @@ func (s *Server) principal(r *http.Request) (auth.Principal, error) {
 }
 
 // need wraps the handler of a route that needs one of scopes: a request
-// whose token has none of them gets 403. A request without a Principal
+// whose token has none of them gets 403, naming the first (the one that
+// tokens can be granted; jobs:children is only the server's to give). A request without a Principal
 // (which authenticate rules out) gets 401: the check fails closed.
 func (s *Server) need(scopes []auth.Scope, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

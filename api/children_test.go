@@ -10,6 +10,7 @@ import (
 
 	"github.com/swarmjob/swarmjob/api/types"
 	"github.com/swarmjob/swarmjob/auth"
+	"github.com/swarmjob/swarmjob/policy"
 	"github.com/swarmjob/swarmjob/sqlite"
 )
 
@@ -148,5 +149,31 @@ func TestChildIdempotencyKeysAreScoped(t *testing.T) {
 	list := decodeBody[types.JobList](t, e.as(owner, "GET", "/v1/jobs?parent="+parent.ID, ""))
 	if n := len(list.Items); n != 1 {
 		t.Errorf("children: %d, want 1 (a replay creates nothing)", n)
+	}
+}
+
+// A parent submitted before the server lost its job network, or before the
+// policy forbade child jobs, starts no more children.
+func TestChildCreationFollowsTheServerAndPolicyOfNow(t *testing.T) {
+	e, db, ct := childEnv(t)
+	owner := e.token("a", auth.ScopeJobsRead, auth.ScopeJobsWrite)
+	parent := decodeBody[types.Job](t, e.as(owner, "POST", "/v1/jobs", `{"image":"busybox","childJobs":{"maxChildren":5}}`))
+	tok := ct.Token(parent.ID)
+
+	noNetwork := newTestEnv(t, func(c *Config) { c.Store, c.ChildTokens = db, ct })
+	rec := noNetwork.as(tok, "POST", "/v1/jobs", `{"image":"busybox"}`)
+	wantError(t, rec, http.StatusForbidden, types.CodeForbidden, "--job-network")
+
+	none, err := policy.New(policy.File{Defaults: policy.Rules{MaxChildren: ptrTo(0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forbidden := newTestEnv(t, func(c *Config) { c.Store, c.ChildJobs, c.ChildTokens, c.Policy = db, true, ct, none })
+	rec = forbidden.as(tok, "POST", "/v1/jobs", `{"image":"busybox"}`)
+	wantError(t, rec, http.StatusForbidden, types.CodePolicyViolation, "maxChildren")
+
+	// Reading and cancelling what it made stays allowed: nothing was made.
+	if rec := noNetwork.as(tok, "GET", "/v1/jobs", ""); rec.Code != http.StatusOK {
+		t.Errorf("list with the child token on a server without a job network: %d", rec.Code)
 	}
 }

@@ -38,6 +38,17 @@ func (s *Server) handleCreateJob(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, jobs.Errorf(jobs.EINVALID, "childJobs: this server gives jobs no access to its API; start it with --job-network to allow child jobs"))
 		return
 	}
+	if p.Parent != "" {
+		// A parent submitted before the server or the policy changed.
+		if !s.childJobs {
+			s.writeError(w, r, jobs.Errorf(jobs.EFORBIDDEN, "this server no longer allows child jobs (it runs without --job-network)"))
+			return
+		}
+		if err := s.policy.CheckChildCreation(tenant); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	job := &jobs.Job{
 		ID:     s.newID(),
 		Name:   req.Name,

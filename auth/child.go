@@ -106,7 +106,7 @@ func (a *Authenticator) authenticateChild(ctx context.Context, token string) (Pr
 		return Principal{}, errBadToken()
 	}
 	if j.Status.Phase.Terminal() || j.CancelRequested {
-		return Principal{}, jobs.Errorf(jobs.EUNAUTHORIZED, "token expired: job %s, which it belongs to, has finished", jobID)
+		return Principal{}, jobs.Errorf(jobs.EUNAUTHORIZED, "token expired: job %s, which it belongs to, has finished or was cancelled", jobID)
 	}
 	return Principal{TokenID: "job:" + jobID, Tenant: j.Tenant, Scopes: []Scope{ScopeJobsChildren}, Parent: jobID}, nil
 }

@@ -27,7 +27,7 @@ type JobAPI struct {
 }
 
 // CAPath is where the attempts of jobs with childJobs find JobAPI.CA.
-const CAPath = "/run/swarmjob/ca.pem"
+const CAPath = jobs.ReservedDir + "/ca.pem"
 
 // EnvCACert names the CA file; the swarmjob CLI reads it.
 const EnvCACert = "SWARMJOB_CA_CERT"

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -32,9 +33,16 @@ const (
 // (swarmkit's controlapi), without the length limit.
 var fileRefNameRE = regexp.MustCompile(`^[a-zA-Z0-9]+(?:[a-zA-Z0-9-_.]*[a-zA-Z0-9])?$`)
 
-// ownerRE is a numeric uid or gid, as the Engine takes them for secret and
-// config files.
-var ownerRE = regexp.MustCompile(`^[0-9]{1,10}$`)
+// validOwner reports whether s is a numeric uid or gid (32 bits), as the
+// Engine takes them for secret and config files.
+func validOwner(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 32)
+	return err == nil && s != "" && s[0] != '+'
+}
+
+// ReservedDir holds the files swarmjob gives jobs (the CA of the job URL,
+// for jobs with childJobs); no secret or config may land in it.
+const ReservedDir = "/run/swarmjob"
 
 // FileRef gives each attempt's container a Swarm secret or config as a
 // file. The object is named, not embedded: it must exist in the Swarm when
@@ -145,13 +153,20 @@ func (f FileRef) validate(field string, i int, secret bool) error {
 			problem += " (a config's target is absolute)"
 		}
 	}
+	if problem == "" && secret {
+		if p := SecretPath(f.Target); p == ReservedDir || strings.HasPrefix(p, ReservedDir+"/") {
+			problem = "is under " + ReservedDir + ", which swarmjob keeps for its own files"
+		}
+	} else if problem == "" && (f.Target == ReservedDir || strings.HasPrefix(f.Target, ReservedDir+"/")) {
+		problem = "is under " + ReservedDir + ", which swarmjob keeps for its own files"
+	}
 	if problem != "" {
 		return Errorf(EINVALID, "%s[%d].target: %s", field, i, problem)
 	}
-	if !ownerRE.MatchString(f.UID) {
+	if !validOwner(f.UID) {
 		return Errorf(EINVALID, "%s[%d].uid: must be a numeric user ID, got %q", field, i, truncate(f.UID))
 	}
-	if !ownerRE.MatchString(f.GID) {
+	if !validOwner(f.GID) {
 		return Errorf(EINVALID, "%s[%d].gid: must be a numeric group ID, got %q", field, i, truncate(f.GID))
 	}
 	if f.Mode&^fs.ModePerm != 0 {

@@ -74,6 +74,10 @@ func TestValidateFileRefs(t *testing.T) {
 			s.Secrets, s.Configs = []FileRef{secret("a", "/etc/a")}, []FileRef{secret("b", "/etc/a")}
 		}, wantErr: "configs[0].target: /etc/a is also the target of secrets[0]"},
 		{name: "uid not numeric", mod: func(s *Spec) { s.Secrets = []FileRef{{Name: "a", Target: "a", UID: "root", GID: "0"}} }, wantErr: "secrets[0].uid"},
+		{name: "uid over 32 bits", mod: func(s *Spec) { s.Secrets = []FileRef{{Name: "a", Target: "a", UID: "4294967296", GID: "0"}} }, wantErr: "secrets[0].uid"},
+		{name: "gid with a sign", mod: func(s *Spec) { s.Secrets = []FileRef{{Name: "a", Target: "a", UID: "0", GID: "+5"}} }, wantErr: "secrets[0].gid"},
+		{name: "secret in swarmjob's directory", mod: func(s *Spec) { s.Secrets = []FileRef{secret("a", "/run/swarmjob/ca.pem")} }, wantErr: "secrets[0].target: is under /run/swarmjob"},
+		{name: "config in swarmjob's directory", mod: func(s *Spec) { s.Configs = []FileRef{secret("a", "/run/swarmjob")} }, wantErr: "configs[0].target: is under /run/swarmjob"},
 		{name: "gid empty", mod: func(s *Spec) { s.Configs = []FileRef{{Name: "a", Target: "/a", UID: "0"}} }, wantErr: "configs[0].gid"},
 		{name: "mode with setuid", mod: func(s *Spec) { s.Secrets = []FileRef{{Name: "a", Target: "a", UID: "0", GID: "0", Mode: 0o4755}} }, wantErr: "secrets[0].mode"},
 		{name: "negative log cap", mod: func(s *Spec) { s.MaxLogBytes = -1 }, wantErr: "maxLogBytes"},

@@ -161,8 +161,8 @@ type ChildJobs struct {
 	// MaxDepth is how many generations below the job may exist: 1 lets
 	// its children run but not start children of their own.
 	MaxDepth int
-	// MaxChildren is how many children the job may create over its whole
-	// life, whether they still run or not.
+	// MaxChildren is how many jobs may be created below the job (children,
+	// and theirs) over its whole life, whether they still run or not.
 	MaxChildren int
 }
 

@@ -289,8 +289,8 @@ func (r Rules) check(where string) error {
 		return fmt.Errorf("%s.%s: must be positive", where, RuleMaxParallelism)
 	case r.MaxActiveDeadlineSeconds != nil && *r.MaxActiveDeadlineSeconds <= 0:
 		return fmt.Errorf("%s.%s: must be positive", where, RuleMaxDeadline)
-	case r.MaxLogBytes != nil && *r.MaxLogBytes <= 0:
-		return fmt.Errorf("%s.%s: must be positive", where, RuleMaxLogBytes)
+	case r.MaxLogBytes != nil && (*r.MaxLogBytes <= 0 || *r.MaxLogBytes > jobs.MaxLogBytesLimit):
+		return fmt.Errorf("%s.%s: must be between 1 and %d", where, RuleMaxLogBytes, jobs.MaxLogBytesLimit)
 	case r.MaxActiveAttempts != nil && *r.MaxActiveAttempts <= 0:
 		return fmt.Errorf("%s.maxActiveAttempts: must be positive", where)
 	case r.MaxChildDepth != nil && (*r.MaxChildDepth < 0 || *r.MaxChildDepth > jobs.MaxChildDepth):
@@ -358,6 +358,21 @@ func merge(base, o Rules) Rules {
 	base.MaxChildDepth = cmp.Or(o.MaxChildDepth, base.MaxChildDepth)
 	base.MaxChildren = cmp.Or(o.MaxChildren, base.MaxChildren)
 	return base
+}
+
+// CheckChildCreation returns an EPOLICY error when tenant's rules forbid
+// child jobs (maxChildren or maxChildDepth 0), so that a policy changed
+// after a parent was submitted stops its children too. The parent's own
+// limits were checked against the ceilings when it was submitted.
+func (p *Policy) CheckChildCreation(tenant string) error {
+	r := p.For(tenant)
+	if *r.MaxChildren == 0 {
+		return refuse(tenant, RuleMaxChildren, "child jobs are not allowed")
+	}
+	if *r.MaxChildDepth == 0 {
+		return refuse(tenant, RuleMaxChildDepth, "child jobs are not allowed")
+	}
+	return nil
 }
 
 // ActiveAttemptLimit returns the cap on tenant's active attempts, 0 for none.

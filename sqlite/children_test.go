@@ -20,13 +20,13 @@ func TestChildJobsAreCheckedAndCounted(t *testing.T) {
 	db := openTest(t)
 	root := newJob("root")
 	root.Tenant = "t"
-	root.Spec.ChildJobs = &jobs.ChildJobs{MaxDepth: 2, MaxChildren: 2}
+	root.Spec.ChildJobs = &jobs.ChildJobs{MaxDepth: 2, MaxChildren: 3}
 	plain := newJob("plain")
 	plain.Tenant = "t"
 	create(t, db, root, plain)
 
 	c1 := childOf("c1", "root")
-	c1.Spec.ChildJobs = &jobs.ChildJobs{MaxDepth: 1, MaxChildren: 1}
+	c1.Spec.ChildJobs = &jobs.ChildJobs{MaxDepth: 1, MaxChildren: 5}
 	create(t, db, c1, childOf("c2", "root"))
 	if got, _ := db.GetJob(t.Context(), "c1"); got.ParentID != "root" || got.Depth != 1 {
 		t.Errorf("c1: parent %q depth %d, want root 1", got.ParentID, got.Depth)
@@ -44,12 +44,13 @@ func TestChildJobsAreCheckedAndCounted(t *testing.T) {
 		job  *jobs.Job
 		code string
 	}{
-		"over maxChildren":         {childOf("c3", "root"), jobs.EPOLICY},
-		"over maxChildren of c1":   {childOf("g2", "c1"), jobs.EPOLICY},
-		"deeper than root allows":  {deep, jobs.EPOLICY},
-		"parent without children":  {childOf("p1", "plain"), jobs.EPOLICY},
-		"unknown parent":           {childOf("x", "nope"), jobs.ENOTFOUND},
-		"parent of another tenant": {other, jobs.ENOTFOUND},
+		"over maxChildren": {childOf("c3", "root"), jobs.EPOLICY},
+		// c1 allows 5, but root's 3 hold for its whole tree.
+		"over the root's maxChildren, below c1": {childOf("g2", "c1"), jobs.EPOLICY},
+		"deeper than root allows":               {deep, jobs.EPOLICY},
+		"parent without children":               {childOf("p1", "plain"), jobs.EPOLICY},
+		"unknown parent":                        {childOf("x", "nope"), jobs.ENOTFOUND},
+		"parent of another tenant":              {other, jobs.ENOTFOUND},
 	} {
 		t.Run(name, func(t *testing.T) {
 			wantCode(t, db.CreateJob(t.Context(), c.job), c.code)
@@ -65,6 +66,12 @@ func TestChildJobsAreCheckedAndCounted(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"c1", "c2"}, ids(page.Jobs)); diff != "" {
 		t.Errorf("children of root (-want +got):\n%s", diff)
+	}
+	for id, want := range map[string]int{"root": 3, "c1": 1, "c2": 0} {
+		var n int
+		if err := db.r.QueryRowContext(t.Context(), `SELECT children FROM jobs WHERE id = ?`, id).Scan(&n); err != nil || n != want {
+			t.Errorf("%s counts %d jobs below it (%v), want %d", id, n, err, want)
+		}
 	}
 	desc, err := db.DescendantIDs(t.Context(), "root")
 	if err != nil {

@@ -126,14 +126,20 @@ func insertJob(ctx context.Context, tx *sql.Tx, j *jobs.Job, enc encodedJob) err
 }
 
 // countChild checks that child's parent may create it now and counts it
-// among the parent's children; it returns the child's depth. The parent
-// must exist and not be deleted (ENOTFOUND), must not be finished or
-// cancelled (ECONFLICT), must belong to the child's tenant (ENOTFOUND) and
-// must have created fewer than ChildJobs.MaxChildren children (EPOLICY). The
-// check and the count are one transaction with the insert, so that racing
-// requests cannot exceed the limit together.
+// against the parent and every ancestor above it; it returns the child's
+// depth. The parent must exist and not be deleted (ENOTFOUND), must not be
+// finished or cancelled (ECONFLICT), must belong to the child's tenant
+// (ENOTFOUND) and must allow the child (jobs.CheckChild, EPOLICY). Each
+// ancestor with ChildJobs must have fewer than its MaxChildren descendants
+// (EPOLICY): the limit holds for the whole tree below a job, grandchildren
+// included, so that children cannot multiply it. The checks and the counts
+// are one transaction with the insert, so that racing requests cannot
+// exceed a limit together.
 func countChild(ctx context.Context, tx *sql.Tx, child *jobs.Job) (int, error) {
-	parent, err := getJob(ctx, tx, child.ParentID, false)
+	parent, err := lineageOf(ctx, tx, child.ParentID)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && parent.DeleteRequested) {
+		return 0, jobs.Errorf(jobs.ENOTFOUND, "parent job %s is gone: it can start no more children", child.ParentID)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -143,20 +149,61 @@ func countChild(ctx context.Context, tx *sql.Tx, child *jobs.Job) (int, error) {
 	if parent.Status.Phase.Terminal() || parent.CancelRequested {
 		return 0, jobs.Errorf(jobs.ECONFLICT, "parent job %s is finished or cancelled: it can start no more children", parent.ID)
 	}
-	if err := jobs.CheckChild(parent, child.Spec); err != nil {
+	if err := jobs.CheckChild(parent.Job, child.Spec); err != nil {
 		return 0, err
 	}
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT children FROM jobs WHERE id = ?`, parent.ID).Scan(&n); err != nil {
-		return 0, fmt.Errorf("counting children of job %q: %w", parent.ID, err)
-	}
-	if max := parent.Spec.ChildJobs.MaxChildren; n >= max {
-		return 0, jobs.Errorf(jobs.EPOLICY, "childJobs.maxChildren: job %s may create at most %d child jobs and has created %d", parent.ID, max, n)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE jobs SET children = children + 1 WHERE id = ?`, parent.ID); err != nil {
-		return 0, fmt.Errorf("counting children of job %q: %w", parent.ID, err)
+	// Up the tree: at most jobs.MaxChildDepth+1 jobs, as depth is bounded.
+	for a := parent; ; {
+		if c := a.Spec.ChildJobs; c != nil {
+			if a.children >= c.MaxChildren {
+				return 0, jobs.Errorf(jobs.EPOLICY, "childJobs.maxChildren: job %s may have at most %d jobs below it (children, and theirs) and has had %d", a.ID, c.MaxChildren, a.children)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET children = children + 1 WHERE id = ?`, a.ID); err != nil {
+				return 0, fmt.Errorf("counting the descendants of job %q: %w", a.ID, err)
+			}
+		}
+		if a.ParentID == "" {
+			break
+		}
+		if a, err = lineageOf(ctx, tx, a.ParentID); errors.Is(err, sql.ErrNoRows) {
+			break // an ancestor expired: nothing left to count against
+		} else if err != nil {
+			return 0, err
+		}
 	}
 	return parent.Depth + 1, nil
+}
+
+// lineage is what countChild reads of a job: no labels, no attempts.
+type lineage struct {
+	*jobs.Job
+	// children counts the jobs created below the job (migration 0006).
+	children int
+}
+
+// lineageOf reads the job id for countChild; sql.ErrNoRows if it does not
+// exist.
+func lineageOf(ctx context.Context, tx *sql.Tx, id string) (lineage, error) {
+	var (
+		j                    jobs.Job
+		phase, spec          string
+		cancelReq, deleteReq bool
+		children             int
+	)
+	err := tx.QueryRowContext(ctx,
+		`SELECT id, tenant, parent_id, depth, phase, spec, cancel_requested, delete_requested, children FROM jobs WHERE id = ?`, id).
+		Scan(&j.ID, &j.Tenant, &j.ParentID, &j.Depth, &phase, &spec, &cancelReq, &deleteReq, &children)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return lineage{}, err
+		}
+		return lineage{}, fmt.Errorf("reading job %q: %w", id, err)
+	}
+	if j.Spec, err = decodeSpec(spec); err != nil {
+		return lineage{}, fmt.Errorf("job %q: %w", id, err)
+	}
+	j.Status.Phase, j.CancelRequested, j.DeleteRequested = jobs.Phase(phase), cancelReq, deleteReq
+	return lineage{Job: &j, children: children}, nil
 }
 
 // GetJob returns the job with its labels and its attempts ordered by index

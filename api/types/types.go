@@ -178,8 +178,8 @@ type ChildJobs struct {
 	// MaxDepth is how many generations may exist below the job (default
 	// 1: children, no grandchildren).
 	MaxDepth int `json:"maxDepth,omitempty"`
-	// MaxChildren is how many children the job may create in its life
-	// (default 10).
+	// MaxChildren is how many jobs may be created below the job in its
+	// life, grandchildren included (default 10).
 	MaxChildren int `json:"maxChildren,omitempty"`
 }
 

@@ -256,10 +256,15 @@ func TestServeSecurityOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, change := range map[string]func(*serveOptions){
-		"cert without key": func(o *serveOptions) { o.tlsCert = "c.pem" },
-		"key without cert": func(o *serveOptions) { o.tlsKey = "k.pem" },
-		"negative rate":    func(o *serveOptions) { o.rateLimit = -1 },
-		"zero burst":       func(o *serveOptions) { o.rateBurst = 0 },
+		"cert without key":         func(o *serveOptions) { o.tlsCert = "c.pem" },
+		"key without cert":         func(o *serveOptions) { o.tlsKey = "k.pem" },
+		"negative rate":            func(o *serveOptions) { o.rateLimit = -1 },
+		"zero burst":               func(o *serveOptions) { o.rateBurst = 0 },
+		"job network without auth": func(o *serveOptions) { o.jobNetwork, o.auth = "jobs", false },
+		"log cap over 1 GiB":       func(o *serveOptions) { o.maxLogBytes = 1<<30 + 1 },
+		"job URL without network":  func(o *serveOptions) { o.jobURL = "http://10.0.0.5:8080" },
+		"job CA without network":   func(o *serveOptions) { o.jobCACert = "ca.pem" },
+		"job URL not http":         func(o *serveOptions) { o.jobNetwork, o.jobURL = "jobs", "ftp://10.0.0.5" },
 	} {
 		o := ok
 		change(&o)

@@ -101,8 +101,8 @@ func newServeCmd(env *cliEnv) *cobra.Command {
 
 func (o serveOptions) validate() error {
 	switch {
-	case o.maxLogBytes < 1:
-		return usageErrorf("--max-log-bytes: must be positive")
+	case o.maxLogBytes < 1 || o.maxLogBytes > jobs.MaxLogBytesLimit:
+		return usageErrorf("--max-log-bytes: must be between 1 and %d (1 GiB)", jobs.MaxLogBytesLimit)
 	case o.workers < 1:
 		return usageErrorf("--workers: must be at least 1")
 	case o.pollFast <= 0 || o.pollSlow < o.pollFast:
@@ -129,6 +129,9 @@ func (o serveOptions) validate() error {
 		return usageErrorf("--job-url: needs --job-network")
 	case o.jobCACert != "" && o.jobNetwork == "":
 		return usageErrorf("--job-ca-cert: needs --job-network")
+	case o.jobNetwork != "" && !o.auth:
+		// Every container that reaches the job listener would be admin.
+		return usageErrorf("--job-network: refused with --auth=false: jobs would reach an API that takes every request as admin's")
 	}
 	return validateJobURL(o.jobURL)
 }

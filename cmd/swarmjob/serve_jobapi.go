@@ -56,8 +56,10 @@ func setupJobAPI(ctx context.Context, engine *dockerclient.Client, o serveOption
 			return jobAPISetup{}, err
 		}
 	}
-	if strings.HasPrefix(setup.api.URL, "https:") {
-		ca, err := jobCA(ctx, engine, cmp.Or(o.jobCACert, o.tlsCert), setup.api.URL, log)
+	// Without a certificate of ours (an https --job-url in front of a
+	// proxy with a public certificate), jobs trust what their image does.
+	if caFile := cmp.Or(o.jobCACert, o.tlsCert); strings.HasPrefix(setup.api.URL, "https:") && caFile != "" {
+		ca, err := jobCA(ctx, engine, caFile, setup.api.URL, log)
 		if err != nil {
 			return jobAPISetup{}, err
 		}
@@ -78,7 +80,9 @@ func (setup *jobAPISetup) defaultURL(ctx context.Context, engine *dockerclient.C
 	if err != nil {
 		return fmt.Errorf("--job-network: finding the address jobs reach this host at: %w; give --job-url", err)
 	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
+	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
+		// --listen does not reach the gateway (an empty host, like
+		// 0.0.0.0 and ::, listens everywhere already).
 		setup.listen = net.JoinHostPort(gw, port)
 	}
 	scheme := "http"

@@ -2,9 +2,10 @@
 --
 -- parent_id is the job whose token created this one ('' for a job a client
 -- submitted), depth its generation (0 for those), children how many jobs
--- it created over its life: CreateJob checks and counts it in the
--- transaction that inserts a child, so that the count never exceeds the
--- parent's limit, however many requests race and whatever is deleted.
+-- were created below it over its life (children and theirs): CreateJob
+-- checks and counts them in the transaction that inserts a child, so that
+-- no count exceeds its job's limit, however many requests race and whatever
+-- is deleted.
 ALTER TABLE jobs ADD COLUMN parent_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN depth INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN children INTEGER NOT NULL DEFAULT 0;
