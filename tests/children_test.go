@@ -202,8 +202,8 @@ func followedOutput(ctx context.Context, s *server, id, until string) (string, e
 }
 
 // TestChildJobsNest: with maxDepth 2, a child may start children of its
-// own, with its own token, but no deeper; cancelling the root cancels the
-// whole tree.
+// own, with its own token, but no deeper, and the root's maxChildren counts
+// them; cancelling the root cancels the whole tree.
 func TestChildJobsNest(t *testing.T) {
 	buildCLIImage(t)
 	s, err := startServer(filepath.Join(t.TempDir(), "data"), "--job-network", jobNetwork)
@@ -217,11 +217,13 @@ func TestChildJobsNest(t *testing.T) {
 	// children of its own: beyond the root's maxDepth.
 	childScript := `swarmjob run -d --name grandchild ` + testImage + ` sleep 300 >/dev/null
 echo "deeper: $(swarmjob run -d --max-children 1 ` + testImage + ` true 2>&1)"
+echo "beyond the root: $(swarmjob run -d ` + testImage + ` true 2>&1)"
 sleep 300`
 	rootScript := `swarmjob run -d --name child --max-children 2 ` + cliImage + ` sh -c '` + childScript + `'
 sleep 300`
 	root := submit(t, s, types.CreateJobRequest{Name: "root", JobSpec: types.JobSpec{
-		Image: cliImage, Command: sh(rootScript), ChildJobs: &types.ChildJobs{MaxDepth: 2, MaxChildren: 1},
+		// Room for the child and the grandchild: both count against it.
+		Image: cliImage, Command: sh(rootScript), ChildJobs: &types.ChildJobs{MaxDepth: 2, MaxChildren: 2},
 	}})
 	t.Cleanup(func() { _, _ = s.client.CancelJob(context.Background(), root.ID) })
 
@@ -248,9 +250,13 @@ sleep 300`
 	if c := child.Spec.ChildJobs; c == nil || c.MaxDepth != 1 || c.MaxChildren != 2 {
 		t.Errorf("child's childJobs = %+v, want maxDepth 1 (the default) and maxChildren 2", c)
 	}
+	// The child may have 2 children of its own, but the root's limit of 2
+	// counts the grandchild too.
 	waitFor(t, 30*time.Second, "the child to report", func() (bool, error) {
-		out, err := followedOutput(ctx, s, child.ID, "deeper:")
-		return strings.Contains(out, "may not create children of their own"), fmt.Errorf("child's output: %q (%w)", out, err)
+		out, err := followedOutput(ctx, s, child.ID, "beyond the root:")
+		ok := strings.Contains(out, "may not create children of their own") &&
+			strings.Contains(out, "job "+root.ID+" may have at most 2 jobs below it")
+		return ok, fmt.Errorf("child's output: %q (%w)", out, err)
 	})
 
 	if _, err := s.client.CancelJob(ctx, root.ID); err != nil {
