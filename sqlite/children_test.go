@@ -131,3 +131,28 @@ func TestChildTokenKeyIsKept(t *testing.T) {
 		t.Errorf("key changed across reopen: %v", err)
 	}
 }
+
+func TestJobHeader(t *testing.T) {
+	db := openTest(t)
+	root := newJob("root")
+	root.Tenant = "t"
+	root.Spec.ChildJobs = &jobs.ChildJobs{MaxDepth: 1, MaxChildren: 2}
+	root.Status.Attempts = []jobs.Attempt{{Index: 0, Attempt: 0, State: "running"}}
+	create(t, db, root)
+	h, err := db.JobHeader(t.Context(), "root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Tenant != "t" || h.Spec.ChildJobs == nil || h.Spec.ChildJobs.MaxChildren != 2 || h.Status.Phase != jobs.PhasePending || len(h.Status.Attempts) != 0 {
+		t.Errorf("header = %+v", h)
+	}
+	if _, err := db.RequestCancel(t.Context(), "root", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.JobHeader(t.Context(), "root"); !jobs.IsNotFound(err) {
+		t.Errorf("header of a job being deleted: %v, want not found", err)
+	}
+	if _, err := db.JobHeader(t.Context(), "nope"); !jobs.IsNotFound(err) {
+		t.Errorf("header of an unknown job: %v, want not found", err)
+	}
+}

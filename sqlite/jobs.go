@@ -181,6 +181,25 @@ type lineage struct {
 	children int
 }
 
+// JobHeader returns the job without its labels and attempts, from one row:
+// what checking a child-job token needs on every request. ENOTFOUND if the
+// job does not exist or is being deleted.
+func (db *DB) JobHeader(ctx context.Context, id string) (*jobs.Job, error) {
+	var l lineage
+	err := db.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		l, err = lineageOf(ctx, tx, id)
+		return err
+	})
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && l.DeleteRequested) {
+		return nil, notFound(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return l.Job, nil
+}
+
 // lineageOf reads the job id for countChild; sql.ErrNoRows if it does not
 // exist.
 func lineageOf(ctx context.Context, tx *sql.Tx, id string) (lineage, error) {
