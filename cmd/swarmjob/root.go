@@ -174,6 +174,7 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 		newEventsCmd(env),
 		newTokenCmd(env),
 		newWatchCmd(env),
+		newBackupCmd(env),
 	)
 	markUsageErrors(root)
 	return root
