@@ -82,6 +82,10 @@ func (s *Server) need(scopes []auth.Scope, h http.HandlerFunc) http.Handler {
 			return
 		}
 		if !slices.ContainsFunc(scopes, p.Has) {
+			if p.Parent != "" {
+				s.writeError(w, r, jobs.Errorf(jobs.EFORBIDDEN, "a child-job token may only create, read and cancel the children of its job; %s is none of these", r.Pattern))
+				return
+			}
 			s.writeError(w, r, jobs.Errorf(jobs.EFORBIDDEN, "this token lacks the scope %s that %s needs", scopes[0], r.Pattern))
 			return
 		}

@@ -106,7 +106,7 @@ func TestBatchUsageErrors(t *testing.T) {
 		{"submit without a file", []string{"submit"},
 			"swarmjob: -f/--file is required: a YAML or JSON job file, or - for stdin\nRun 'swarmjob submit --help' for usage.\n"},
 		{"submit with an argument", []string{"submit", "-f", "job.json", "extra"},
-			"swarmjob: unknown command \"extra\" for \"swarmjob submit\"\nRun 'swarmjob submit --help' for usage.\n"},
+			"swarmjob: submit takes its file with -f: swarmjob submit -f extra\nRun 'swarmjob submit --help' for usage.\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

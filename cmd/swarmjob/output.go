@@ -94,7 +94,7 @@ func newJobTable(w io.Writer, wide bool, now time.Time) *jobTable {
 
 func (t *jobTable) header() {
 	if t.wide {
-		fmt.Fprintln(t.tw, "ID\tNAME\tPHASE\tCOMPLETIONS\tPARALLELISM\tATTEMPTS\tAGE\tSTARTED\tDURATION\tREASON\tLABELS")
+		fmt.Fprintln(t.tw, "ID\tNAME\tTENANT\tPHASE\tCOMPLETIONS\tPARALLELISM\tATTEMPTS\tAGE\tSTARTED\tDURATION\tREASON\tPARENT\tLABELS")
 		return
 	}
 	fmt.Fprintln(t.tw, "ID\tNAME\tPHASE\tATTEMPTS\tAGE\tREASON")
@@ -116,9 +116,9 @@ func (t *jobTable) row(j *types.Job) {
 		}
 		duration = elapsed(end.Sub(*st.StartedAt))
 	}
-	fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", j.ID, dash(j.Name), st.Phase,
+	fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, dash(j.Name), dash(j.Tenant), st.Phase,
 		completions(j), intOrDash(j.Spec.Parallelism), len(st.Attempts), age(t.now.Sub(j.CreatedAt)),
-		started, duration, dash(st.Reason), dash(labelList(j.Labels)))
+		started, duration, dash(st.Reason), dash(j.ParentID), dash(labelList(j.Labels)))
 }
 
 func (t *jobTable) flush() error { return t.tw.Flush() }

@@ -21,7 +21,7 @@ func outputJobs(now time.Time) []types.Job {
 			Status: types.JobStatus{Phase: types.PhaseSucceeded, Reason: "Completed", Succeeded: 1,
 				StartedAt: ptr(now.Add(-3 * time.Hour)), FinishedAt: ptr(now.Add(-3*time.Hour + 75*time.Second)),
 				Attempts: []types.Attempt{attempt(ptr(0))}}},
-		{ID: "j2", Labels: map[string]string{"team": "data", "env": "dev"}, CreatedAt: now.Add(-5*time.Minute - time.Second),
+		{ID: "j2", Tenant: "team-a", ParentID: "j1", Labels: map[string]string{"team": "data", "env": "dev"}, CreatedAt: now.Add(-5*time.Minute - time.Second),
 			Spec: types.JobSpec{Image: "busybox", Completions: ptr(4), Parallelism: ptr(2), CompletionMode: "Indexed"},
 			Status: types.JobStatus{Phase: types.PhaseRunning, Succeeded: 2, Active: 2,
 				StartedAt: ptr(now.Add(-2*time.Minute - 5*time.Second)),
@@ -55,10 +55,10 @@ func TestLsOutput(t *testing.T) {
 			name: "wide",
 			args: []string{"ls", "-o", "wide"},
 			wantStdout: "" +
-				"ID   NAME     PHASE       COMPLETIONS   PARALLELISM   ATTEMPTS   AGE   STARTED   DURATION   REASON      LABELS\n" +
-				"j1   backup   Succeeded   1/1           1             1          3h    3h        1m15s      Completed   -\n" +
-				"j2   -        Running     2/4           2             2          5m    2m        2m5s       -           env=dev,team=data\n" +
-				"j3   -        Pending     0/1           -             0          10s   -         -          -           -\n",
+				"ID   NAME     TENANT   PHASE       COMPLETIONS   PARALLELISM   ATTEMPTS   AGE   STARTED   DURATION   REASON      PARENT   LABELS\n" +
+				"j1   backup   -        Succeeded   1/1           1             1          3h    3h        1m15s      Completed   -        -\n" +
+				"j2   -        team-a   Running     2/4           2             2          5m    2m        2m5s       -           j1       env=dev,team=data\n" +
+				"j3   -        -        Pending     0/1           -             0          10s   -         -          -           -        -\n",
 		},
 		{name: "json", args: []string{"ls", "-o", "json"}, wantIDs: []string{"j1", "j2", "j3"}},
 		{name: "yaml", args: []string{"ls", "--output", "yaml"}, wantIDs: []string{"j1", "j2", "j3"}},
@@ -67,8 +67,8 @@ func TestLsOutput(t *testing.T) {
 		{name: "json of every page", args: []string{"ls", "-o", "json", "--all"}, pageSize: 2, wantIDs: []string{"j1", "j2", "j3"}},
 		{name: "wide with more pages", args: []string{"ls", "-o", "wide"}, pageSize: 1,
 			wantStdout: "" +
-				"ID   NAME     PHASE       COMPLETIONS   PARALLELISM   ATTEMPTS   AGE   STARTED   DURATION   REASON      LABELS\n" +
-				"j1   backup   Succeeded   1/1           1             1          3h    3h        1m15s      Completed   -\n",
+				"ID   NAME     TENANT   PHASE       COMPLETIONS   PARALLELISM   ATTEMPTS   AGE   STARTED   DURATION   REASON      PARENT   LABELS\n" +
+				"j1   backup   -        Succeeded   1/1           1             1          3h    3h        1m15s      Completed   -        -\n",
 			wantStderr: "swarmjob: more jobs exist; use --all to list them all\n"},
 	}
 	for _, tt := range tests {
@@ -153,8 +153,8 @@ func TestGetOutput(t *testing.T) {
 			"ID   NAME   PHASE     ATTEMPTS   AGE   REASON\n" +
 			"j2   -      Running   2          5m    -\n"},
 		{name: "wide", args: []string{"get", "j2", "-o", "wide"}, wantStdout: "" +
-			"ID   NAME   PHASE     COMPLETIONS   PARALLELISM   ATTEMPTS   AGE   STARTED   DURATION   REASON   LABELS\n" +
-			"j2   -      Running   2/4           2             2          5m    2m        2m5s       -        env=dev,team=data\n"},
+			"ID   NAME   TENANT   PHASE     COMPLETIONS   PARALLELISM   ATTEMPTS   AGE   STARTED   DURATION   REASON   PARENT   LABELS\n" +
+			"j2   -      team-a   Running   2/4           2             2          5m    2m        2m5s       -        j1       env=dev,team=data\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -122,6 +123,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	if client.IsUnauthorized(err) {
 		env.errorf("%v; %s", err, unauthorizedHint)
+		return &exitError{code: 1}
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		env.errorf("%v; is swarmjob serve running at %s? (--server, $SWARMJOB_URL)", err, env.server)
 		return &exitError{code: 1}
 	}
 	env.errorf("%v", err)

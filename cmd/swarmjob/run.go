@@ -49,6 +49,7 @@ type runOptions struct {
 	suspend              bool
 	maxChildren          int
 	maxChildDepth        int
+	idempotencyKey       string
 }
 
 func newRunCmd(env *cliEnv) *cobra.Command {
@@ -70,7 +71,7 @@ func newRunCmd(env *cliEnv) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runJob(cmd.Context(), env, req, o.detach, o.verbose)
+			return runJob(cmd.Context(), env, req, o.idempotencyKey, o.detach, o.verbose)
 		},
 	}
 	// Everything after IMAGE belongs to the job, flags included.
@@ -100,6 +101,7 @@ func newRunCmd(env *cliEnv) *cobra.Command {
 	f.Var(&o.maxLogBytes, "max-log-bytes", "output kept per attempt, such as 64k (default: the server's, lowered to the tenant's ceiling)")
 	f.IntVar(&o.maxChildren, "max-children", 0, "let the job start up to this many child jobs: it gets SWARMJOB_URL and SWARMJOB_TOKEN (needs a server with --job-network)")
 	f.IntVar(&o.maxChildDepth, "max-child-depth", 0, "generations of child jobs allowed below the job (default 1: children only; needs --max-children)")
+	f.StringVar(&o.idempotencyKey, "idempotency-key", "", "submit at most once per key (24 h): repeating the command with the same key and job follows the job the first one created")
 	f.BoolVarP(&o.detach, "detach", "d", false, "print the job ID and return without waiting")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "report the job ID on stderr when it is submitted")
 	return cmd
@@ -203,12 +205,12 @@ func deadlineSeconds(flag string, d time.Duration) (*int64, error) {
 
 // runJob submits req and, unless detach, waits for the job, copies its logs
 // and returns an *exitError with the job's exit code when it is not 0.
-func runJob(ctx context.Context, env *cliEnv, req types.CreateJobRequest, detach, verbose bool) error {
+func runJob(ctx context.Context, env *cliEnv, req types.CreateJobRequest, key string, detach, verbose bool) error {
 	c, err := env.client()
 	if err != nil {
 		return err
 	}
-	job, err := c.CreateJob(ctx, req)
+	job, err := createJob(ctx, env, c, req, key)
 	if err != nil {
 		return err
 	}
@@ -400,4 +402,17 @@ func failureLine(job *types.Job) string {
 		s += ": " + m
 	}
 	return s
+}
+
+// createJob submits req, with the Idempotency-Key key when it is not
+// empty; a replay (the job the key created before) is said on stderr.
+func createJob(ctx context.Context, env *cliEnv, c *client.Client, req types.CreateJobRequest, key string) (*types.Job, error) {
+	if key == "" {
+		return c.CreateJob(ctx, req)
+	}
+	job, created, err := c.CreateJobWithKey(ctx, key, req)
+	if err == nil && !created {
+		env.errorf("job %s was already submitted with this idempotency key; nothing new was created", job.ID)
+	}
+	return job, err
 }

@@ -20,7 +20,7 @@ import (
 )
 
 func newSubmitCmd(env *cliEnv) *cobra.Command {
-	var file string
+	var file, key string
 	cmd := &cobra.Command{
 		Use:   "submit -f FILE|-",
 		Short: "Submit a job described in a YAML or JSON file and print its ID",
@@ -31,7 +31,12 @@ func newSubmitCmd(env *cliEnv) *cobra.Command {
 			".yaml or .yml are YAML; otherwise a file starting with { is JSON, and any\n" +
 			"other YAML. It is read as strictly as the server reads it: unknown fields,\n" +
 			"wrong types, duplicate YAML keys and trailing data are errors.",
-		Args: cobra.NoArgs,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErrorf("submit takes its file with -f: swarmjob submit -f %s", args[0])
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if file == "" {
 				return usageErrorf("-f/--file is required: a YAML or JSON job file, or - for stdin")
@@ -44,7 +49,7 @@ func newSubmitCmd(env *cliEnv) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			job, err := c.CreateJob(cmd.Context(), req)
+			job, err := createJob(cmd.Context(), env, c, req, key)
 			if err != nil {
 				return err
 			}
@@ -53,6 +58,7 @@ func newSubmitCmd(env *cliEnv) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "YAML or JSON job file, or - for stdin")
+	cmd.Flags().StringVar(&key, "idempotency-key", "", "submit at most once per key (24 h): repeating the command with the same key and file prints the job the first one created")
 	return cmd
 }
 

@@ -172,7 +172,7 @@ func TestWatchTerminal(t *testing.T) {
 	stdout := &syncBuffer{tty: true}
 	var stderr syncBuffer
 	stop := startCLI(t, srv.URL, stdout, &stderr, "watch", "-o", "wide")
-	eventually(t, "the table", stdout, func(s string) bool { return strings.Contains(s, "j1   backup   Running") })
+	eventually(t, "the table", stdout, func(s string) bool { return strings.Contains(s, "j1   backup   -        Running") })
 
 	f.setStatus("j1", types.PhaseFailed, "BackoffLimitExceeded")
 	f.events <- sseEvent(7, types.EventPhaseChanged, "j1")
@@ -182,10 +182,10 @@ func TestWatchTerminal(t *testing.T) {
 	}
 	screens := strings.Split(stdout.String(), clearScreen)
 	last := screens[len(screens)-1]
-	if !regexp.MustCompile(`^swarmjob watch: 1 jobs at \d\d:\d\d:\d\d; Ctrl-C to quit\n\nID +NAME +PHASE +COMPLETIONS`).MatchString(last) {
+	if !regexp.MustCompile(`^swarmjob watch: 1 jobs at \d\d:\d\d:\d\d; Ctrl-C to quit\n\nID +NAME +TENANT +PHASE +COMPLETIONS`).MatchString(last) {
 		t.Errorf("last screen does not start with the status line and the wide header:\n%s", last)
 	}
-	if !strings.Contains(last, "j1   backup   Failed") {
+	if !strings.Contains(last, "j1   backup   -        Failed") {
 		t.Errorf("last screen does not show the change:\n%s", last)
 	}
 	if stderr.String() != "" {
