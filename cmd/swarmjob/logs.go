@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -67,7 +68,18 @@ func newLogsCmd(env *cliEnv) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return copyLogs(cmd.Context(), c, args[0], opts, env.stdout)
+			out := &countingWriter{w: env.stdout}
+			if err := copyLogs(cmd.Context(), c, args[0], opts, out); err != nil {
+				return err
+			}
+			if out.n == 0 && !o.follow {
+				// Nothing stored yet: say why when the job still runs.
+				if j, err := c.GetJob(cmd.Context(), args[0]); err == nil && j.Status.Active > 0 {
+					env.errorf("job %s is %s: the output of its running attempts is stored when they end; follow it live with: swarmjob logs -f %s",
+						j.ID, j.Status.Phase, j.ID)
+				}
+			}
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -91,4 +103,16 @@ func checkSince(v string) error {
 		return nil
 	}
 	return usageErrorf("--since: must be an RFC 3339 time such as 2026-11-26T08:00:00Z or a duration such as 10m, got %q", v)
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }

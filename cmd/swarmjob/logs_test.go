@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -75,5 +76,46 @@ func TestRunReportsIncompleteOutput(t *testing.T) {
 	want := "swarmjob: output of job job-1 is incomplete (server is shutting down); the stored output: swarmjob logs job-1\n"
 	if stderr != want {
 		t.Errorf("stderr = %q, want %q", stderr, want)
+	}
+}
+
+// logs of a running job with nothing stored yet says how to follow it;
+// with output, or once finished, it says nothing.
+func TestLogsHintForRunningJobs(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		status types.JobStatus
+		logs   string
+		hint   bool
+	}{
+		{"running, nothing stored", types.JobStatus{Phase: types.PhaseRunning, Active: 1}, "", true},
+		{"running, a finished attempt stored", types.JobStatus{Phase: types.PhaseRunning, Active: 1}, "o\n", false},
+		{"finished without output", types.JobStatus{Phase: types.PhaseSucceeded}, "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f, srv := newFakeAPI(t)
+			f.addJob(types.Job{ID: "j1", Status: tt.status})
+			f.logs = map[string]string{"all": tt.logs}
+			code, stdout, stderr := runCLI(t, t.Context(), srv.URL, "logs", "j1")
+			if code != 0 || stdout != tt.logs {
+				t.Fatalf("exit code %d, stdout %q", code, stdout)
+			}
+			want := ""
+			if tt.hint {
+				want = "swarmjob: job j1 is Running: the output of its running attempts is stored when they end; follow it live with: swarmjob logs -f j1\n"
+			}
+			if stderr != want {
+				t.Errorf("stderr %q, want %q", stderr, want)
+			}
+		})
+	}
+}
+
+// An abbreviated job ID, as docker accepts, gets a hint.
+func TestShortIDHint(t *testing.T) {
+	_, srv := newFakeAPI(t)
+	code, _, stderr := runCLI(t, t.Context(), srv.URL, "get", "4bf32ec2")
+	if code != 1 || !strings.Contains(stderr, "job IDs are whole (36 characters)") {
+		t.Errorf("exit code %d, stderr %q", code, stderr)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -125,6 +126,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		env.errorf("%v; %s", err, unauthorizedHint)
 		return &exitError{code: 1}
 	}
+	if shortIDRE.MatchString(err.Error()) && client.IsNotFound(err) {
+		env.errorf("%v; job IDs are whole (36 characters): swarmjob ls lists them", err)
+		return &exitError{code: 1}
+	}
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		env.errorf("%v; is swarmjob serve running at %s? (--server, $SWARMJOB_URL)", err, env.server)
 		return &exitError{code: 1}
@@ -132,6 +137,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	env.errorf("%v", err)
 	return &exitError{code: 1}
 }
+
+// shortIDRE matches the server's not-found message of a job named by what
+// looks like the start of a UUID, so that an abbreviated ID (as docker
+// accepts) gets a hint: swarmjob takes whole IDs only.
+var shortIDRE = regexp.MustCompile(`job "([0-9a-f-]{4,35})" not found`)
 
 // newRootCmd builds the swarmjob command tree around env.
 func newRootCmd(env *cliEnv) *cobra.Command {
