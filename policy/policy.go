@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -373,6 +374,12 @@ func (p *Policy) CheckChildCreation(tenant string) error {
 		return refuse(tenant, RuleMaxChildDepth, "child jobs are not allowed")
 	}
 	return nil
+}
+
+// Tenants returns the tenants the policy has rules of their own for,
+// sorted.
+func (p *Policy) Tenants() []string {
+	return slices.Sorted(maps.Keys(p.file.Tenants))
 }
 
 // ActiveAttemptLimit returns the cap on tenant's active attempts, 0 for none.

@@ -172,6 +172,11 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.policyFile != "" {
+		log.Info("policy loaded", "file", o.policyFile, "tenants_with_own_rules", pol.Tenants())
+	} else {
+		log.Info("policy: built-in defaults (no bind mounts, each tenant's own volumes, secrets and configs, any image); --policy sets one")
+	}
 	// A job's unset maxLogBytes is --max-log-bytes, lowered to its
 	// tenant's ceiling; it is also the ceiling of tenants without one.
 	pol = pol.WithDefaultLogBytes(o.maxLogBytes)
