@@ -88,6 +88,12 @@ func decodeJSON(body io.Reader, v any) error {
 	dec := json.NewDecoder(cr)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			if key, got, ok := badMapValue(raw.Bytes(), wireFieldPath(typeErr.Field)); ok {
+				return jobs.Errorf(jobs.EINVALID, "%s.%s: must be %s, got %s", wireFieldPath(typeErr.Field), key, jsonTypeName(typeErr.Type), got)
+			}
+		}
 		err = decodeError(err, cr.n)
 		if name, ok := unknownFieldName(err); ok {
 			return explainUnknownField(raw.Bytes(), reflect.TypeOf(v), name)
@@ -404,4 +410,44 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// badMapValue finds, in the JSON document raw, the first key (in key order)
+// of the object at path (such as "env") whose value is not a string, and
+// the JSON type of that value: the key encoding/json does not name when a
+// map[string]string value has the wrong type. ok is false unless path names
+// such an object.
+func badMapValue(raw []byte, path string) (key, got string, ok bool) {
+	if ft := requestFieldType(path); ft == nil || ft.Kind() != reflect.Map || ft.Elem().Kind() != reflect.String {
+		return "", "", false
+	}
+	var doc any
+	if json.Unmarshal(raw, &doc) != nil {
+		return "", "", false
+	}
+	for name := range strings.SplitSeq(path, ".") {
+		obj, isObj := doc.(map[string]any)
+		if !isObj {
+			return "", "", false
+		}
+		doc = obj[name]
+	}
+	obj, isObj := doc.(map[string]any)
+	if !isObj {
+		return "", "", false
+	}
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		switch obj[k].(type) {
+		case string, nil:
+		case bool:
+			return k, "bool", true
+		case float64:
+			return k, "number", true
+		case []any:
+			return k, "array", true
+		default:
+			return k, "object", true
+		}
+	}
+	return "", "", false
 }

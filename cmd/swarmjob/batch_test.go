@@ -347,7 +347,7 @@ successPolicy:
 		{name: "YAML unknown field", args: []string{"submit", "-f", yamlUnknown}, wantCode: 1,
 			wantStderr: "swarmjob: " + yamlUnknown + ": unknown field \"completion\"; did you mean \"completions\"?\n"},
 		{name: "YAML number for a string", args: []string{"submit", "-f", yamlNumber}, wantCode: 1,
-			wantStderr: "swarmjob: " + yamlNumber + ": env: each value must be a string, got number; YAML reads unquoted 8080, 1.5, yes or no as a number or boolean: quote the value\n"},
+			wantStderr: "swarmjob: " + yamlNumber + ": env.PORT: must be a string, got number; YAML reads unquoted 8080, 1.5, yes or no as a number or boolean: quote the value\n"},
 		{name: "YAML wrong type", args: []string{"submit", "-f", yamlWrongType}, wantCode: 1,
 			wantStderr: "swarmjob: " + yamlWrongType + ": parallelism: must be an integer (64-bit), got string\n"},
 		{name: "YAML duplicate key", args: []string{"submit", "-f", yamlDup}, wantCode: 1,
