@@ -21,11 +21,13 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/swarmjob/swarmjob/internal/jsonfield"
 	"github.com/swarmjob/swarmjob/jobs"
 )
 
@@ -195,6 +197,10 @@ func Parse(doc []byte) (*Policy, error) {
 	dec.DisallowUnknownFields()
 	var f File
 	if err := dec.Decode(&f); err != nil {
+		var name string
+		if _, scanErr := fmt.Sscanf(err.Error(), "json: unknown field %q", &name); scanErr == nil {
+			return nil, fmt.Errorf("parsing: %s", jsonfield.ExplainUnknown(js, reflect.TypeFor[File](), name))
+		}
 		return nil, fmt.Errorf("parsing: %w", err)
 	}
 	return New(f)

@@ -340,3 +340,17 @@ func TestLoad(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// An unknown field in a policy file is named with its path and the rule
+// probably meant.
+func TestParseUnknownFieldMessage(t *testing.T) {
+	for doc, want := range map[string]string{
+		`defaults: {maxCpu: 1}`:               `parsing: defaults: unknown field "maxCpu"; did you mean "maxCpus"?`,
+		`tenants: {data: {allowedImage: []}}`: `parsing: tenants.data: unknown field "allowedImage"; did you mean "allowedImages"?`,
+		`default: {}`:                         `parsing: unknown field "default"; did you mean "defaults"?`,
+	} {
+		if _, err := Parse([]byte(doc)); err == nil || err.Error() != want {
+			t.Errorf("Parse(%q) = %v, want %s", doc, err, want)
+		}
+	}
+}
