@@ -238,7 +238,7 @@ func TestTenantIsolation(t *testing.T) {
 		want       []string
 	}{
 		{b, "", []string{jobB.ID}},
-		{b, "?tenant=a", []string{jobB.ID}},
+		{b, "?tenant=b", []string{jobB.ID}},
 		{b, "?label=team%3Da", nil},
 		{b, "?namePrefix=secret", nil},
 		{a, "", []string{jobA.ID}},
@@ -250,6 +250,8 @@ func TestTenantIsolation(t *testing.T) {
 		}
 	}
 	wantError(t, e.as(testAdminToken, "GET", "/v1/jobs?tenant=A/B", ""), 400, types.CodeInvalid, "tenant:")
+	// Another tenant's list is refused, not silently replaced by its own.
+	wantError(t, e.as(b, "GET", "/v1/jobs?tenant=a", ""), 403, types.CodeForbidden, "only admin tokens list other tenants' jobs")
 
 	// The same idempotency key in two tenants makes two jobs.
 	hdr := func(tok string) []string {

@@ -127,6 +127,12 @@ func (s *Server) handleListJobs(w http.ResponseWriter, r *http.Request) {
 	// A tenant lists its own jobs, whatever it asks for; an admin lists
 	// every tenant's, or the one of ?tenant=.
 	if p := requestPrincipal(r); !p.Admin() {
+		if f.Tenant != "" && f.Tenant != p.Tenant {
+			// Said rather than ignored: the client meant another
+			// tenant's jobs and would take its own for them.
+			s.writeError(w, r, jobs.Errorf(jobs.EFORBIDDEN, "tenant: only admin tokens list other tenants' jobs; this token's tenant is %s", p.Tenant))
+			return
+		}
 		f.Tenant = p.Tenant
 		// A child-job token lists its job's children only.
 		if p.Parent != "" {
