@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -147,6 +148,9 @@ func (s *Server) handleListJobs(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, r, http.StatusOK, types.JobList{Items: jobsToWire(page.Jobs), NextCursor: page.NextCursor})
 }
 
+// idPrefixRE is a beginning of a job ID (a lower-case UUID).
+var idPrefixRE = regexp.MustCompile(`^[0-9a-f-]{1,36}$`)
+
 // maxParentLen bounds ?parent: job IDs are UUIDs.
 const maxParentLen = 128
 
@@ -195,6 +199,12 @@ func parseListFilter(q url.Values) (jobs.Filter, error) {
 		f.Limit = n
 	}
 	f.Cursor = q.Get("cursor")
+	if p := q.Get("idPrefix"); p != "" {
+		if !idPrefixRE.MatchString(p) {
+			return jobs.Filter{}, jobs.Errorf(jobs.EINVALID, "idPrefix: must be 1 to 36 of the characters of job IDs (0-9, a-f, '-'), got %q", p)
+		}
+		f.IDPrefix = p
+	}
 	if p := q.Get("parent"); p != "" {
 		if len(p) > maxParentLen || !printableASCII(p) {
 			return jobs.Filter{}, jobs.Errorf(jobs.EINVALID, "parent: must be a job ID")

@@ -142,6 +142,8 @@ func TestListJobs(t *testing.T) {
 		{name: "label with an empty requirement", query: "?label=team=x,", wantStatus: 400, wantMsg: []string{"label: empty requirement"}},
 		{name: "label with two values", query: "?label=team=x&label=team=y", wantStatus: 400, wantMsg: []string{"label: key \"team\""}},
 		{name: "name prefix too long", query: "?namePrefix=" + strings.Repeat("n", 129), wantStatus: 400, wantMsg: []string{"namePrefix: must be at most 128 characters"}},
+		{name: "id prefix not of an ID", query: "?idPrefix=XY", wantStatus: 400, wantMsg: []string{"idPrefix: must be 1 to 36 of the characters of job IDs"}},
+		{name: "id prefix too long", query: "?idPrefix=" + strings.Repeat("a", 37), wantStatus: 400, wantMsg: []string{"idPrefix:"}},
 		{name: "created after not a time", query: "?createdAfter=yesterday", wantStatus: 400, wantMsg: []string{"createdAfter: must be an RFC 3339 time", `"yesterday"`}},
 		{name: "created before without zone", query: "?createdBefore=2026-01-02T03:04:05", wantStatus: 400, wantMsg: []string{"createdBefore: must be an RFC 3339 time"}},
 		{name: "unknown order", query: "?order=newest", wantStatus: 400, wantMsg: []string{`order: must be asc or desc, got "newest"`}},

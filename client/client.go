@@ -142,6 +142,8 @@ type ListOptions struct {
 	Tenant string
 	// Parent keeps only the children of this job.
 	Parent string
+	// IDPrefix keeps only the jobs whose ID starts with it.
+	IDPrefix string
 	// CreatedAfter keeps jobs created at or after it, CreatedBefore jobs
 	// created strictly before it; zero times are no bound.
 	CreatedAfter, CreatedBefore time.Time
@@ -236,6 +238,9 @@ func (c *Client) ListJobs(ctx context.Context, opts ListOptions) (*types.JobList
 	}
 	if opts.Parent != "" {
 		q.Set("parent", opts.Parent)
+	}
+	if opts.IDPrefix != "" {
+		q.Set("idPrefix", opts.IDPrefix)
 	}
 	if opts.Tenant != "" {
 		q.Set("tenant", opts.Tenant)

@@ -18,6 +18,8 @@ type Filter struct {
 	Tenant string
 	// ParentID keeps the children of this job; empty keeps every job.
 	ParentID string
+	// IDPrefix keeps the jobs whose ID starts with it (an abbreviated ID).
+	IDPrefix string
 	Phase    Phase
 	// Selector must match the job's labels.
 	Selector Selector

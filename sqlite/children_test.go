@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -154,5 +155,30 @@ func TestJobHeader(t *testing.T) {
 	}
 	if _, err := db.JobHeader(t.Context(), "nope"); !jobs.IsNotFound(err) {
 		t.Errorf("header of an unknown job: %v, want not found", err)
+	}
+}
+
+func TestListJobsByIDPrefix(t *testing.T) {
+	db := openTest(t)
+	for _, id := range []string{"4bf3-a", "4bf3-b", "4bf4", "4bf", "5"} {
+		create(t, db, newJob(id))
+	}
+	for prefix, want := range map[string][]string{
+		"4bf3": {"4bf3-a", "4bf3-b"}, "4bf3-b": {"4bf3-b"}, "4bf": {"4bf", "4bf3-a", "4bf3-b", "4bf4"}, "6": {}, "4bf3-bb": {},
+	} {
+		page, err := db.ListJobs(t.Context(), jobs.Filter{IDPrefix: prefix, Order: jobs.OrderAsc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ids(page.Jobs)
+		slices.Sort(got)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("prefix %q (-want +got):\n%s", prefix, diff)
+		}
+	}
+	for p, want := range map[string]string{"ab": "ac", "a\xff": "b", "\xff": ""} {
+		if got, _ := prefixUpperBound(p); got != want {
+			t.Errorf("prefixUpperBound(%q) = %q, want %q", p, got, want)
+		}
 	}
 }

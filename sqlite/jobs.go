@@ -394,6 +394,16 @@ func (db *DB) ListJobs(ctx context.Context, f jobs.Filter) (jobs.Page, error) {
 		where = append(where, "parent_id = ?")
 		args = append(args, f.ParentID)
 	}
+	if p := f.IDPrefix; p != "" {
+		// A range on the unique index of id (BINARY collation), and the
+		// prefix itself for the bound a range cannot say.
+		where = append(where, "id >= ? AND substr(id, 1, ?) = ?")
+		args = append(args, p, len(p), p)
+		if upper, ok := prefixUpperBound(p); ok {
+			where = append(where, "id < ?")
+			args = append(args, upper)
+		}
+	}
 	if f.Phase != "" {
 		if !f.Phase.Valid() {
 			return jobs.Page{}, jobs.Errorf(jobs.EINVALID, "phase: unknown phase %q", f.Phase)
@@ -489,6 +499,19 @@ const ascCursorPrefix = "a"
 
 // encodeCursor returns the cursor of the page after the job with seq, in
 // order.
+// prefixUpperBound returns the least string above every string that starts
+// with p, false when there is none (p is all 0xFF bytes).
+func prefixUpperBound(p string) (string, bool) {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xFF {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
+}
+
 func encodeCursor(seq int64, order jobs.Order) string {
 	s := strconv.FormatInt(seq, 10)
 	if order == jobs.OrderAsc {

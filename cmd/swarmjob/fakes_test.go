@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,8 +143,9 @@ func (f *fakeAPI) list(w http.ResponseWriter, r *http.Request) {
 	f.queries = append(f.queries, r.URL.RawQuery)
 	f.lists++
 	var items []types.Job
+	prefix := r.URL.Query().Get("idPrefix")
 	for _, id := range f.order {
-		if j, ok := f.jobs[id]; ok {
+		if j, ok := f.jobs[id]; ok && strings.HasPrefix(id, prefix) {
 			items = append(items, *j)
 		}
 	}

@@ -115,7 +115,27 @@ func TestLogsHintForRunningJobs(t *testing.T) {
 func TestShortIDHint(t *testing.T) {
 	_, srv := newFakeAPI(t)
 	code, _, stderr := runCLI(t, t.Context(), srv.URL, "get", "4bf32ec2")
-	if code != 1 || !strings.Contains(stderr, "job IDs are whole (36 characters)") {
+	if code != 1 || !strings.Contains(stderr, `job "4bf32ec2" not found, nor any job whose ID starts with it`) {
 		t.Errorf("exit code %d, stderr %q", code, stderr)
+	}
+}
+
+// Abbreviated IDs are resolved when one job starts with them, and refused
+// naming the candidates when several do.
+func TestAbbreviatedIDs(t *testing.T) {
+	const a, b = "4bf3aaaa-0000-4000-8000-000000000001", "4bf3bbbb-0000-4000-8000-000000000002"
+	f, srv := newFakeAPI(t)
+	f.addJob(types.Job{ID: a, Status: types.JobStatus{Phase: types.PhaseSucceeded}})
+	f.addJob(types.Job{ID: b, Status: types.JobStatus{Phase: types.PhaseRunning}})
+	code, stdout, stderr := runCLI(t, t.Context(), srv.URL, "get", "-o", "json", "4bf3a")
+	if code != 0 || !strings.Contains(stdout, a) {
+		t.Errorf("get 4bf3a: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI(t, t.Context(), srv.URL, "cancel", "4bf3")
+	if code != 2 || !strings.Contains(stderr, `job ID "4bf3" is ambiguous`) || !strings.Contains(stderr, a) || !strings.Contains(stderr, b) {
+		t.Errorf("cancel 4bf3: exit %d, stderr %q", code, stderr)
+	}
+	if code, stdout, _ := runCLI(t, t.Context(), srv.URL, "get", "-o", "json", a); code != 0 || !strings.Contains(stdout, a) {
+		t.Errorf("get with a whole ID: exit %d", code)
 	}
 }

@@ -127,7 +127,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return &exitError{code: 1}
 	}
 	if shortIDRE.MatchString(err.Error()) && client.IsNotFound(err) {
-		env.errorf("%v; job IDs are whole (36 characters): swarmjob ls lists them", err)
+		env.errorf("%v, nor any job whose ID starts with it (swarmjob ls lists them)", err)
 		return &exitError{code: 1}
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) {
@@ -139,8 +139,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 }
 
 // shortIDRE matches the server's not-found message of a job named by what
-// looks like the start of a UUID, so that an abbreviated ID (as docker
-// accepts) gets a hint: swarmjob takes whole IDs only.
+// looks like the start of a UUID: an abbreviated ID (as docker accepts)
+// that resolveJobIDs could not resolve either.
 var shortIDRE = regexp.MustCompile(`job "([0-9a-f-]{4,35})" not found`)
 
 // newRootCmd builds the swarmjob command tree around env.
@@ -172,20 +172,27 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 	root.PersistentFlags().StringVar(&env.tokenFlag, "token", "", "bearer token for the server (visible to other users in ps: prefer $SWARMJOB_TOKEN); default $SWARMJOB_TOKEN, else the file $SWARMJOB_TOKEN_FILE, else ./data/admin-token")
 	root.PersistentFlags().StringVar(&env.caCert, "ca-cert", env.getenv("SWARMJOB_CA_CERT"), "PEM file of the CA certificates to trust for an https server; $SWARMJOB_CA_CERT sets the default")
 
+	// Commands on jobs take abbreviated IDs, resolved before they run.
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if cmd.Annotations[annotationJobIDs] == "" {
+			return nil
+		}
+		return resolveJobIDs(cmd.Context(), env, args)
+	}
 	root.AddCommand(
 		newServeCmd(env),
 		newRunCmd(env),
 		newSubmitCmd(env),
-		newGetCmd(env),
+		takesJobIDs(newGetCmd(env)),
 		newLsCmd(env),
-		newLogsCmd(env),
-		newResultsCmd(env),
-		newWaitCmd(env),
-		newCancelCmd(env),
-		newSuspendCmd(env),
-		newResumeCmd(env),
-		newScaleCmd(env),
-		newRmCmd(env),
+		takesJobIDs(newLogsCmd(env)),
+		takesJobIDs(newResultsCmd(env)),
+		takesJobIDs(newWaitCmd(env)),
+		takesJobIDs(newCancelCmd(env)),
+		takesJobIDs(newSuspendCmd(env)),
+		takesJobIDs(newResumeCmd(env)),
+		takesJobIDs(newScaleCmd(env)),
+		takesJobIDs(newRmCmd(env)),
 		newEventsCmd(env),
 		newTokenCmd(env),
 		newWatchCmd(env),
