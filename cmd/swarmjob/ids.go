@@ -31,7 +31,8 @@ var abbreviatedIDRE = regexp.MustCompile(`^[0-9a-f][0-9a-f-]{2,34}$`)
 // them) by the one job ID it starts, as the server lists the jobs this
 // token sees. An abbreviation that matches several jobs is an error naming
 // them; one that matches none, or a server that cannot be asked, leaves the
-// argument as it is, for the command to report.
+// argument as it is, for the command to report. A client that cannot be
+// made (no token) is the error the command would give.
 func resolveJobIDs(ctx context.Context, env *cliEnv, args []string) error {
 	var c *client.Client
 	for i, a := range args {
@@ -39,9 +40,10 @@ func resolveJobIDs(ctx context.Context, env *cliEnv, args []string) error {
 			continue
 		}
 		if c == nil {
+			// The command would fail the same way: say it now.
 			var err error
 			if c, err = env.client(); err != nil {
-				return nil
+				return err
 			}
 		}
 		list, err := c.ListJobs(ctx, client.ListOptions{IDPrefix: a, Limit: 3})
