@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/swarmjob/swarmjob/api/types"
 )
 
 // TestCLIIdempotencyKey: `run --idempotency-key` twice creates one job;
@@ -43,5 +45,19 @@ func TestCLIIdempotencyKey(t *testing.T) {
 	list.Env = append(os.Environ(), "SWARMJOB_TOKEN="+shared.token)
 	if out, err := list.CombinedOutput(); err == nil || !strings.Contains(string(out), "swarmjob submit -f job.yaml") {
 		t.Errorf("submit without -f: %v %s", err, out)
+	}
+}
+
+// TestCLIAbbreviatedID: the CLI takes the first characters of a job ID, as
+// docker does, against the real server's idPrefix filter.
+func TestCLIAbbreviatedID(t *testing.T) {
+	t.Parallel()
+	j := submit(t, shared, types.CreateJobRequest{JobSpec: types.JobSpec{Command: sh("echo short")}})
+	waitTerminal(t, shared, j.ID, time.Minute)
+	cmd := exec.CommandContext(testCtx(t, 30*time.Second), binary, "--server", shared.url, "logs", j.ID[:8])
+	cmd.Env = append(os.Environ(), "SWARMJOB_TOKEN="+shared.token)
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != "short\n" {
+		t.Errorf("logs %s: %v %q", j.ID[:8], err, out)
 	}
 }
