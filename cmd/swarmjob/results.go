@@ -48,7 +48,8 @@ func newResultsCmd(env *cliEnv) *cobra.Command {
 	return cmd
 }
 
-// printResults writes the table of results, with - for a missing exit code.
+// printResults writes the table of results, with - for a missing exit code
+// and "(truncated)" after the size of output the cap cut.
 func printResults(env *cliEnv, res *types.Results) error {
 	tw := tabwriter.NewWriter(env.stdout, 0, 8, 3, ' ', 0)
 	fmt.Fprintln(tw, "INDEX\tSTATE\tEXIT\tATTEMPTS\tLOGBYTES")
@@ -57,7 +58,12 @@ func printResults(env *cliEnv, res *types.Results) error {
 		if it.ExitCode != nil {
 			exit = strconv.Itoa(*it.ExitCode)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\n", it.Index, it.State, exit, it.Attempts, it.LogBytes)
+		logBytes := strconv.FormatInt(it.LogBytes, 10)
+		if it.Truncated {
+			// The cap cut the output: say so where the size is.
+			logBytes += " (truncated)"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", it.Index, it.State, exit, it.Attempts, logBytes)
 	}
 	return tw.Flush()
 }
