@@ -6,7 +6,7 @@ FUZZTIME ?= 5s
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(shell $(GO) env GOPATH)/bin/golangci-lint
 
-.PHONY: all build swarm-up swarm-down cli-image demo demo-stop test unit fuzz integration test-cluster vet lint fmt bench clean
+.PHONY: all build swarm-up swarm-down image cli-image demo demo-stop test unit fuzz integration test-cluster vet lint fmt bench clean
 
 all: build
 
@@ -20,6 +20,11 @@ swarm-up:
 ## swarm-down: stop what swarm-up started.
 swarm-down:
 	hack/swarm-down.sh
+
+## image: swarmjob/swarmjob:dev, the server image FROM scratch, for
+## deploy/swarmjob-stack.yml (docs/deploy.md).
+image:
+	hack/image.sh scratch swarmjob/swarmjob:dev
 
 ## cli-image: swarmjob/cli:dev, busybox and the swarmjob CLI, for jobs that
 ## start child jobs (childJobs).

@@ -299,6 +299,21 @@ func TestServeAdminToken(t *testing.T) {
 		t.Errorf("a short env token: %v", err)
 	}
 
+	// From a file (a Docker secret): private files only.
+	secret := filepath.Join(t.TempDir(), "admin")
+	if err := os.WriteFile(secret, []byte("0123456789abcdef-file\n"), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := adminToken(envWith(map[string]string{"SWARMJOB_ADMIN_TOKEN_FILE": secret}), o, log); err != nil || tok != "0123456789abcdef-file" {
+		t.Errorf("file token: %q, %v", tok, err)
+	}
+	if err := os.Chmod(secret, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adminToken(envWith(map[string]string{"SWARMJOB_ADMIN_TOKEN_FILE": secret}), o, log); !errors.As(err, &ue) || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("a token file others may read: %v", err)
+	}
+
 	// Generated on first start, kept on the next, logged by path only.
 	first, err := adminToken(envWith(nil), o, textLog)
 	if err != nil {

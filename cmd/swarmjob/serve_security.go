@@ -14,7 +14,8 @@ import (
 )
 
 // adminToken returns the bootstrap admin token of serve: $SWARMJOB_ADMIN_TOKEN,
-// or the one kept in <data-dir>/admin-token, created (0600) on first start.
+// the content of the file $SWARMJOB_ADMIN_TOKEN_FILE names, or the one kept
+// in <data-dir>/admin-token, created (0600) on first start.
 // It logs where the token comes from, never the token. With authentication
 // off it returns "" and refuses any listener but a loopback one.
 func adminToken(env *cliEnv, o serveOptions, log *slog.Logger) (string, error) {
@@ -30,6 +31,15 @@ func adminToken(env *cliEnv, o serveOptions, log *slog.Logger) (string, error) {
 			return "", usageErrorf("SWARMJOB_ADMIN_TOKEN: %s", strings.TrimPrefix(jobs.ErrorMessage(err), "admin token: "))
 		}
 		log.Info("admin token from SWARMJOB_ADMIN_TOKEN")
+		return t, nil
+	}
+	if p := env.getenv("SWARMJOB_ADMIN_TOKEN_FILE"); p != "" {
+		// A Docker secret, when swarmjob runs as a service (mode 0400).
+		t, err := auth.ReadTokenFile(p)
+		if err != nil {
+			return "", usageErrorf("SWARMJOB_ADMIN_TOKEN_FILE: %v", err)
+		}
+		log.Info("admin token from SWARMJOB_ADMIN_TOKEN_FILE", "file", p)
 		return t, nil
 	}
 	path := filepath.Join(o.dataDir, auth.AdminTokenFile)
