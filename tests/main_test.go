@@ -4,6 +4,7 @@
 package tests
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -38,6 +39,8 @@ var (
 	// the cluster of hack/cluster-up.sh), replaces DOCKER_HOST for the
 	// engine client and for every server; empty: DOCKER_HOST as given.
 	dockerHost string
+	// clusterDir is where hack/cluster-up.sh keeps the cluster.
+	clusterDir = cmp.Or(os.Getenv("SWARMJOB_CLUSTER_DIR"), "/tmp/swarmjob-cluster")
 )
 
 func TestMain(m *testing.M) {

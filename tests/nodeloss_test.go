@@ -12,10 +12,8 @@
 package tests
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -28,9 +26,6 @@ import (
 	"github.com/swarmjob/swarmjob/api/types"
 	"github.com/swarmjob/swarmjob/client"
 )
-
-// clusterDir is where hack/cluster-up.sh keeps the cluster.
-var clusterDir = cmp.Or(os.Getenv("SWARMJOB_CLUSTER_DIR"), "/tmp/swarmjob-cluster")
 
 func init() {
 	dockerHost = "unix://" + filepath.Join(clusterDir, "n1", "docker.sock")

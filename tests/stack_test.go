@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,43 +21,111 @@ import (
 // serverImage is the server image hack/image.sh builds FROM scratch.
 const serverImage = "swarmjob/swarmjob:test"
 
-// TestRunsAsASwarmService deploys deploy/swarmjob-stack.yml as documented
-// (the admin token a Docker secret, the store a volume, the Engine socket
-// for the server alone) and runs a job that starts a child through the
-// stack's job network, reaching the server by its service name.
-func TestRunsAsASwarmService(t *testing.T) {
+// testStack is deploy/swarmjob-stack.yml deployed by deployStack.
+type testStack struct {
+	name, secret, network, token string
+	port                         int
+}
+
+// deployStack deploys deploy/swarmjob-stack.yml as docs/deploy.md says (the
+// admin token a Docker secret, the store a volume, the Engine socket for the
+// server alone), with names of its own, on the swarm the tests use; on the
+// test cluster the images are first copied into every node. The stack, its
+// volume and its secret are removed when the test ends.
+func deployStack(t *testing.T) *testStack {
+	t.Helper()
 	buildCLIImage(t)
 	if out, err := exec.Command("../hack/image.sh", "scratch", serverImage).CombinedOutput(); err != nil {
 		t.Fatalf("hack/image.sh: %v\n%s", err, out)
+	}
+	if dockerHost != "" {
+		for _, n := range []string{"n1", "n2", "n3"} {
+			sock := "unix://" + filepath.Join(clusterDir, n, "docker.sock")
+			load := exec.Command("sh", "-c", `docker save "$1" "$2" | DOCKER_HOST="$3" docker load -q`, "sh", serverImage, cliImage, sock)
+			if out, err := load.CombinedOutput(); err != nil {
+				t.Fatalf("loading the images into %s: %v\n%s", n, err, out)
+			}
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
 	suffix := fmt.Sprint(time.Now().UnixNano() % 1e9)
-	stack, secret, network := "sjtest"+suffix, "sjtest_admin_"+suffix, "sjtest-jobs-"+suffix
-	token := "stack-admin-token-" + suffix + "-0123456789"
+	s := &testStack{name: "sjtest" + suffix, secret: "sjtest_admin_" + suffix, network: "sjtest-jobs-" + suffix,
+		token: "stack-admin-token-" + suffix + "-0123456789", port: ln.Addr().(*net.TCPAddr).Port}
+	ln.Close()
+	s.docker(t, s.token, "secret", "create", s.secret, "-")
+	t.Cleanup(func() { s.remove(t) })
+	s.docker(t, "", "stack", "deploy", "-c", "../deploy/swarmjob-stack.yml", s.name)
+	return s
+}
 
-	ctx := testCtx(t, 3*time.Minute)
-	docker := func(stdin string, args ...string) string {
-		t.Helper()
-		cmd := exec.CommandContext(ctx, "docker", args...)
-		cmd.Env = append(os.Environ(), "SWARMJOB_IMAGE="+serverImage, fmt.Sprintf("SWARMJOB_PORT=%d", port),
-			"SWARMJOB_JOB_NETWORK="+network, "SWARMJOB_ADMIN_SECRET="+secret)
-		cmd.Stdin = strings.NewReader(stdin)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
+// docker runs the docker CLI against the tests' swarm, with the stack's
+// variables set, and returns its output.
+func (s *testStack) docker(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Env = append(os.Environ(), "SWARMJOB_IMAGE="+serverImage, fmt.Sprintf("SWARMJOB_PORT=%d", s.port),
+		"SWARMJOB_JOB_NETWORK="+s.network, "SWARMJOB_ADMIN_SECRET="+s.secret)
+	if dockerHost != "" {
+		cmd.Env = append(cmd.Env, "DOCKER_HOST="+dockerHost)
 	}
-	docker(token, "secret", "create", secret, "-")
-	t.Cleanup(func() { removeStack(t, stack, secret) })
-	docker("", "stack", "deploy", "-c", "../deploy/swarmjob-stack.yml", stack)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
 
-	c, err := client.New(fmt.Sprintf("http://127.0.0.1:%d", port), client.WithToken(token))
+// remove removes the stack, then its volume and secret, once the server's
+// task is gone.
+func (s *testStack) remove(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run := func(args ...string) ([]byte, error) {
+		cmd := exec.CommandContext(ctx, "docker", args...)
+		if dockerHost != "" {
+			cmd.Env = append(os.Environ(), "DOCKER_HOST="+dockerHost)
+		}
+		return cmd.CombinedOutput()
+	}
+	if out, err := run("stack", "rm", s.name); err != nil {
+		t.Errorf("docker stack rm: %v\n%s", err, out)
+	}
+	for ctx.Err() == nil {
+		res, err := engine.ContainerList(ctx, dockerclient.ContainerListOptions{All: true,
+			Filters: make(dockerclient.Filters).Add("label", "com.docker.stack.namespace="+s.name)})
+		if err == nil && len(res.Items) == 0 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, args := range [][]string{{"volume", "rm", s.name + "_swarmjob-data"}, {"secret", "rm", s.secret}} {
+		var out []byte
+		var err error
+		for range 20 {
+			if out, err = run(args...); err == nil {
+				break
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		if err != nil {
+			t.Errorf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+// TestRunsAsASwarmService deploys deploy/swarmjob-stack.yml and runs, through
+// its published port, a job that starts a child over the stack's job
+// network, reaching the server by its service name.
+func TestRunsAsASwarmService(t *testing.T) {
+	s := deployStack(t)
+	ctx := testCtx(t, 3*time.Minute)
+	c, err := client.New(fmt.Sprintf("http://127.0.0.1:%d", s.port), client.WithToken(s.token))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,36 +166,5 @@ func TestRunsAsASwarmService(t *testing.T) {
 	}
 	for _, id := range []string{parent.ID, kids.Items[0].ID} {
 		assertNoServices(t, id)
-	}
-}
-
-// removeStack removes the test's stack, then its volume and secret, waiting
-// for the server's task to be gone.
-func removeStack(t *testing.T, stack, secret string) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "docker", "stack", "rm", stack).CombinedOutput(); err != nil {
-		t.Errorf("docker stack rm: %v\n%s", err, out)
-	}
-	for ctx.Err() == nil {
-		res, err := engine.ContainerList(ctx, dockerclient.ContainerListOptions{All: true,
-			Filters: make(dockerclient.Filters).Add("label", "com.docker.stack.namespace="+stack)})
-		if err == nil && len(res.Items) == 0 {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	for _, args := range [][]string{{"volume", "rm", stack + "_swarmjob-data"}, {"secret", "rm", secret}} {
-		var out []byte
-		var err error
-		for range 20 {
-			if out, err = exec.CommandContext(ctx, "docker", args...).CombinedOutput(); err == nil {
-				break
-			}
-			time.Sleep(250 * time.Millisecond)
-		}
-		if err != nil {
-			t.Errorf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
 	}
 }
