@@ -39,8 +39,9 @@ demo: swarm-up build
 demo-stop:
 	hack/demo.sh stop
 
-## test: vet, unit tests, short fuzzing, integration tests on the real Swarm,
-## the node-loss test on a 3-node Swarm (test-cluster, about a minute).
+## test: vet, lint, unit tests, short fuzzing, integration tests on the real
+## Swarm, the node-loss, manager-restart and cross-node child-job tests on a
+## 3-node Swarm (test-cluster, about two minutes).
 test: vet lint unit fuzz integration test-cluster
 
 vet:
@@ -69,12 +70,13 @@ fuzz:
 integration: swarm-up
 	$(GO) test -race -count=1 -timeout 20m ./tests/...
 
-## test-cluster: node loss on a 3-node Swarm of dockerds in network namespaces
+## test-cluster: node loss, a manager's dockerd restarted, and the stack's
+## child jobs across nodes, on a 3-node Swarm of dockerds in network namespaces
 ## (hack/cluster-up.sh; swarm-up only provides the test image), torn down
 ## afterwards whatever the outcome.
 test-cluster: swarm-up
 	hack/cluster-up.sh >/dev/null && \
-		$(GO) test -race -count=1 -timeout 10m -tags cluster -run "NodeLoss|ManagerDockerd" -v ./tests/; \
+		$(GO) test -race -count=1 -timeout 10m -tags cluster -run "NodeLoss|ManagerDockerd|StackChildJobsAcrossNodes" -v ./tests/; \
 		rc=$$?; hack/cluster-down.sh; exit $$rc
 
 bench: swarm-up

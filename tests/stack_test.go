@@ -71,7 +71,9 @@ func (s *testStack) docker(t *testing.T, stdin string, args ...string) string {
 	cmd.Env = append(os.Environ(), "SWARMJOB_IMAGE="+serverImage, fmt.Sprintf("SWARMJOB_PORT=%d", s.port),
 		"SWARMJOB_JOB_NETWORK="+s.network, "SWARMJOB_ADMIN_SECRET="+s.secret)
 	if dockerHost != "" {
-		cmd.Env = append(cmd.Env, "DOCKER_HOST="+dockerHost)
+		// The cluster's nodes share this machine's file system: the
+		// manager's socket is its own, not /var/run/docker.sock.
+		cmd.Env = append(cmd.Env, "DOCKER_HOST="+dockerHost, "SWARMJOB_ENGINE_SOCKET="+strings.TrimPrefix(dockerHost, "unix://"))
 	}
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
