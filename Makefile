@@ -76,7 +76,7 @@ integration: swarm-up
 ## afterwards whatever the outcome.
 test-cluster: swarm-up
 	hack/cluster-up.sh >/dev/null && \
-		$(GO) test -race -count=1 -timeout 10m -tags cluster -run "NodeLoss|ManagerDockerd|StackChildJobsAcrossNodes" -v ./tests/; \
+		$(GO) test -race -count=1 -timeout 10m -tags cluster -run "NodeLoss|NodeDrain|ManagerDockerd|StackChildJobsAcrossNodes" -v ./tests/; \
 		rc=$$?; hack/cluster-down.sh; exit $$rc
 
 bench: swarm-up

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -673,8 +674,17 @@ func outcome(a jobs.Attempt, o observedAttempt, now time.Time) jobs.Attempt {
 		if a.ExitCode == nil {
 			a.Reason = jobs.AttemptReasonRejected
 		}
+	case swarm.TaskStateShutdown:
+		// swarmjob records its own stops before it removes a service, so
+		// this shutdown is the Swarm's: a drained node, typically.
+		a.State, a.Reason = jobs.AttemptFailed, jobs.AttemptReasonEvicted
+		if a.Error == "" {
+			a.Error = fmt.Sprintf("the Swarm shut the task down on node %s (drained?): %s", cmp.Or(t.Node, "?"), t.Message)
+		}
+	case swarm.TaskStateOrphaned:
+		a.State, a.Reason = jobs.AttemptFailed, jobs.AttemptReasonNodeLost
 	default:
-		// rejected, shutdown, orphaned, remove: Swarm gave up on the task.
+		// rejected, remove: Swarm gave up on the task.
 		a.State, a.Reason = jobs.AttemptFailed, jobs.AttemptReasonRejected
 	}
 	if a.State == jobs.AttemptFailed && a.Error == "" {

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -175,6 +176,30 @@ func TestDecide(t *testing.T) {
 			check: func(t *testing.T, d decision) {
 				f := d.Finish[0]
 				if f.Capture || f.Outcome.State != jobs.AttemptFailed || f.Outcome.Error != "No such image: nosuch:1" || f.Outcome.ExitCode != nil {
+					t.Errorf("finish = %+v", f)
+				}
+			},
+		},
+		{
+			name:     "a task the Swarm shut down (a drained node) is evicted, with its logs",
+			job:      newJob(withAttempts(active(0, "running"))),
+			observed: []observedAttempt{obs(0, swarm.TaskStateShutdown, nil, "")},
+			takenAt:  at(1), now: at(1),
+			check: func(t *testing.T, d decision) {
+				f := d.Finish[0]
+				if !f.Capture || f.Outcome.State != jobs.AttemptFailed || f.Outcome.Reason != jobs.AttemptReasonEvicted ||
+					!strings.Contains(f.Outcome.Error, "shut the task down on node node1") {
+					t.Errorf("finish = %+v", f)
+				}
+			},
+		},
+		{
+			name:     "an orphaned task's node is lost",
+			job:      newJob(withAttempts(active(0, "running"))),
+			observed: []observedAttempt{obs(0, swarm.TaskStateOrphaned, nil, "")},
+			takenAt:  at(1), now: at(1),
+			check: func(t *testing.T, d decision) {
+				if f := d.Finish[0]; f.Outcome.Reason != jobs.AttemptReasonNodeLost {
 					t.Errorf("finish = %+v", f)
 				}
 			},

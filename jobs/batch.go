@@ -29,6 +29,10 @@ const (
 	AttemptReasonNodeLost         = "NodeLost"
 	AttemptReasonServiceLost      = "ServiceLost"
 	AttemptReasonCreateFailed     = "CreateFailed"
+	// AttemptReasonEvicted: the Swarm shut the task down while it ran,
+	// for example because its node was drained (as a Kubernetes
+	// disruption: counted unless a failure policy rule ignores it).
+	AttemptReasonEvicted = "Evicted"
 	// Stops that are not failures.
 	AttemptReasonSuspended   = "Suspended"
 	AttemptReasonScaledDown  = "ScaledDown"
@@ -39,7 +43,7 @@ const (
 // FailureReasons are the reasons failure policy rules may name.
 var FailureReasons = []string{
 	AttemptReasonFailed, AttemptReasonRejected, AttemptReasonDeadlineExceeded,
-	AttemptReasonNodeLost, AttemptReasonServiceLost, AttemptReasonCreateFailed,
+	AttemptReasonNodeLost, AttemptReasonServiceLost, AttemptReasonCreateFailed, AttemptReasonEvicted,
 }
 
 // FailureAction is what a failure policy rule does with a failed attempt.

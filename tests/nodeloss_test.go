@@ -223,3 +223,71 @@ func since(from, t time.Time) string {
 	}
 	return t.Sub(from).Round(100 * time.Millisecond).String()
 }
+
+// TestNodeDrain drains the worker that runs a job's attempt: the Swarm shuts
+// the task down (restart-policy none: no replacement of its own), swarmjob
+// records the attempt as Evicted with the output it wrote while stopping,
+// and, as a failure policy rule ignores evictions, starts a replacement on
+// the other worker without counting a failure.
+func TestNodeDrain(t *testing.T) {
+	workers := clusterWorkers(t)
+	s, err := startServer(filepath.Join(t.TempDir(), "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.stop)
+	j := submit(t, s, types.CreateJobRequest{Name: "drain", JobSpec: types.JobSpec{
+		Command: sh(`echo "attempt $SWARMJOB_ATTEMPT"
+if [ "$SWARMJOB_ATTEMPT" = 0 ]; then trap 'echo "stopping on SIGTERM"; exit 143' TERM; sleep 60 & wait; fi`),
+		BackoffLimit:  intp(0),
+		FailurePolicy: &types.FailurePolicy{Rules: []types.FailureRule{{Action: "Ignore", OnReasons: []string{"Evicted"}}}},
+		Placement:     &types.Placement{Constraints: []string{"node.labels.swarmjob-test-role==worker"}},
+	}})
+	ctx := testCtx(t, 2*time.Minute)
+	var victim *clusterNode
+	waitFor(t, time.Minute, "attempt 0 to run on a worker", func() (bool, error) {
+		j, err := s.client.GetJob(ctx, j.ID)
+		if err != nil || len(j.Status.Attempts) == 0 || j.Status.Attempts[0].State != "running" {
+			return false, err
+		}
+		victim = workers[j.Status.Attempts[0].Node]
+		return victim != nil, nil
+	})
+	drain := func(a swarm.NodeAvailability) error {
+		// Not the test's context: this also runs in its cleanup.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		n, err := engine.NodeInspect(ctx, victim.id, dockerclient.NodeInspectOptions{})
+		if err != nil {
+			return err
+		}
+		spec := n.Node.Spec
+		spec.Availability = a
+		_, err = engine.NodeUpdate(ctx, victim.id, dockerclient.NodeUpdateOptions{Version: n.Node.Version, Spec: spec})
+		return err
+	}
+	if err := drain(swarm.NodeAvailabilityDrain); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := drain(swarm.NodeAvailabilityActive); err != nil {
+			t.Errorf("making %s active again: %v", victim.hostname, err)
+		}
+	})
+
+	done := waitTerminal(t, s, j.ID, time.Minute)
+	if done.Status.Phase != "Succeeded" || done.Status.Failed != 0 || len(done.Status.Attempts) != 2 {
+		t.Fatalf("job %s, %d failed, %d attempts; want Succeeded, 0, 2: %+v", done.Status.Phase, done.Status.Failed, len(done.Status.Attempts), done.Status)
+	}
+	a0, a1 := done.Status.Attempts[0], done.Status.Attempts[1]
+	if a0.Reason != "Evicted" || !strings.Contains(a0.Error, victim.hostname) {
+		t.Errorf("attempt 0: %s %q, want Evicted on %s", a0.Reason, a0.Error, victim.hostname)
+	}
+	if a1.Node == victim.hostname {
+		t.Errorf("attempt 1 ran on the drained node %s", a1.Node)
+	}
+	out := logs(t, s, j.ID, client.LogOptions{})
+	if !strings.Contains(out, "attempt 0\nstopping on SIGTERM\n") || !strings.Contains(out, "attempt 1\n") {
+		t.Errorf("output %q: want attempt 0's output up to its stop, then attempt 1's", out)
+	}
+}
