@@ -54,6 +54,8 @@ type serveOptions struct {
 	jobNetwork string
 	jobURL     string
 	jobCACert  string
+	// metricsListen, when set, serves /metrics there instead of on the API.
+	metricsListen string
 }
 
 // newServeCmd returns the serve command: the API server, the controller and
@@ -94,6 +96,7 @@ func newServeCmd(env *cliEnv) *cobra.Command {
 	f.Float64Var(&o.rateLimit, "rate-limit", api.DefaultRateLimit, "requests per second allowed per token, sustained (0: no limit); beyond it 429 with Retry-After")
 	f.IntVar(&o.rateBurst, "rate-burst", api.DefaultRateBurst, "requests one token may make at once above --rate-limit")
 	f.StringVar(&o.jobNetwork, "job-network", "", "swarm network (an attachable overlay, created if missing) on which jobs with childJobs reach the API; without it such jobs are refused")
+	f.StringVar(&o.metricsListen, "metrics-listen", "", "serve GET /metrics on this address only (such as 127.0.0.1:9090), not on --listen; default: on --listen, without a token")
 	f.StringVar(&o.jobCACert, "job-ca-cert", "", "PEM certificates that jobs trust for an https --job-url (given to them as a Swarm config and SWARMJOB_CA_CERT); default: --tls-cert")
 	f.StringVar(&o.jobURL, "job-url", "", "URL of the API as jobs on --job-network reach it; default: this node's docker_gwbridge gateway at --listen's port, where the server then also listens")
 	return cmd
@@ -227,12 +230,17 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	collector := gc.New(gc.Config{Engine: engine, Instance: instance, Store: store, Logger: log, Grace: o.orphanGrace, Interval: o.gcInterval,
 		Expirer: store, RetentionAge: o.retainAge, RetentionCount: o.retainCount, Events: eventLog, Metrics: met})
 	pruner := gc.NewPruner(gc.PrunerConfig{Store: store, Events: o.eventRet, Logger: log})
+	// /metrics on the API listener, unless it has a listener of its own.
+	apiMetrics := met.Handler()
+	if o.metricsListen != "" {
+		apiMetrics = nil
+	}
 	rateLimit := o.rateLimit
 	if rateLimit == 0 {
 		rateLimit = -1 // the flag's 0 is "no limit"
 	}
 	srv := api.NewServer(api.Config{
-		Store: store, Hub: hub, Enqueuer: ctrl, Logger: log, Events: eventLog, Metrics: met.Handler(),
+		Store: store, Hub: hub, Enqueuer: ctrl, Logger: log, Events: eventLog, Metrics: apiMetrics,
 		Tokens: store, AdminToken: adminTok, InsecureNoAuth: !o.auth, Policy: pol,
 		// The secrets and configs a job names must exist.
 		Objects:   controller.Objects{Engine: engine},
@@ -253,6 +261,23 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 		return fmt.Errorf("listening: %w", err)
 	}
 	listeners := []net.Listener{ln}
+	if o.metricsListen != "" {
+		mln, err := net.Listen("tcp", o.metricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listening for metrics (--metrics-listen): %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", met.Handler())
+		metricsServer := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := metricsServer.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics server stopped", "err", err)
+			}
+		}()
+		defer metricsServer.Close()
+		log.Info("serving metrics", "addr", mln.Addr().String())
+	}
 	if jobAPI.listen != "" {
 		jln, err := net.Listen("tcp", jobAPI.listen)
 		if err != nil {
