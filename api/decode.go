@@ -80,33 +80,31 @@ func decodeJobPatch(body io.Reader) (jobs.SpecPatch, error) {
 }
 
 // decodeJSON decodes exactly one JSON object from body into v, rejecting
-// unknown fields and anything but white space after the object.
+// unknown fields and anything but white space after the object. The body
+// is read whole first (the caller's limit bounds it), so that an error can
+// be placed in it and an unknown field located.
 func decodeJSON(body io.Reader, v any) error {
-	// raw keeps what was read (the body limit bounds it), so that an
-	// unknown field can be located in the document.
-	var raw bytes.Buffer
-	cr := &countingReader{r: io.TeeReader(body, &raw)}
-	dec := json.NewDecoder(cr)
+	raw, err := io.ReadAll(body)
+	if err != nil {
+		return decodeError(err, int64(len(raw)))
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if name, ok := jsonfield.UnknownName(err); ok {
+			return jobs.Errorf(jobs.EINVALID, "%s", jsonfield.ExplainUnknown(raw, reflect.TypeOf(v), name))
+		}
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
-			if key, got, ok := badMapValue(raw.Bytes(), wireFieldPath(typeErr.Field)); ok {
+			if key, got, ok := badMapValue(raw, wireFieldPath(typeErr.Field)); ok {
 				return jobs.Errorf(jobs.EINVALID, "%s.%s: must be %s, got %s", wireFieldPath(typeErr.Field), key, jsonTypeName(typeErr.Type), got)
 			}
 		}
-		err = decodeError(err, cr.n)
-		if name, ok := unknownFieldName(err); ok {
-			return explainUnknownField(raw.Bytes(), reflect.TypeOf(v), name)
-		}
-		return err
+		return decodeError(err, int64(len(raw)))
 	}
 	end := dec.InputOffset()
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if err == nil || !isTooLarge(err) {
-			return jobs.Errorf(jobs.EINVALID, "request body: unexpected data after the JSON object at byte offset %d", end)
-		}
-		return decodeError(err, cr.n)
+		return jobs.Errorf(jobs.EINVALID, "request body: unexpected data after the JSON object at byte offset %d", end)
 	}
 	return nil
 }
@@ -145,12 +143,8 @@ func decodeError(err error, read int64) error {
 		}
 		return jobs.Errorf(jobs.EINVALID, "%s: must be %s, got %s", field, jsonTypeName(typeErr.Type), typeErr.Value)
 	}
-	// encoding/json reports unknown fields with a plain error:
-	// `json: unknown field "foo"`.
+	// Unknown fields are explained by decodeJSON (jsonfield).
 	msg := strings.TrimPrefix(err.Error(), "json: ")
-	if strings.HasPrefix(msg, "unknown field ") {
-		return jobs.Errorf(jobs.EINVALID, "%s", msg)
-	}
 	// Anything else is a failure to read the body, such as a client that
 	// hung up; it is still the request that is bad.
 	return jobs.Errorf(jobs.EINVALID, "request body: %s", msg)
@@ -221,11 +215,6 @@ func jsonTypeName(t reflect.Type) string {
 	return t.String()
 }
 
-func isTooLarge(err error) bool {
-	var tooLarge *http.MaxBytesError
-	return errors.As(err, &tooLarge)
-}
-
 // checkJSONContentType accepts a request without Content-Type or with
 // application/json (parameters such as charset allowed).
 func checkJSONContentType(r *http.Request) error {
@@ -238,36 +227,6 @@ func checkJSONContentType(r *http.Request) error {
 		return jobs.Errorf(types.CodeUnsupported, "Content-Type: must be application/json, got %q", ct)
 	}
 	return nil
-}
-
-// countingReader counts the bytes read through it, to place errors.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
-// unknownFieldName returns the field name of decodeError's message for an
-// unknown field.
-func unknownFieldName(err error) (string, bool) {
-	var name string
-	if _, scanErr := fmt.Sscanf(jobs.ErrorMessage(err), "unknown field %q", &name); scanErr != nil || jobs.ErrorCode(err) != jobs.EINVALID {
-		return "", false
-	}
-	return name, true
-}
-
-// explainUnknownField returns the error of the unknown field name in the
-// JSON document raw decoded into t: where it is ("resources.limits:
-// unknown field \"memory\"") and, when a known field there is spelled
-// alike, which one was meant.
-func explainUnknownField(raw []byte, t reflect.Type, name string) error {
-	return jobs.Errorf(jobs.EINVALID, "%s", jsonfield.ExplainUnknown(raw, t, name))
 }
 
 // badMapValue finds, in the JSON document raw, the first key (in key order)

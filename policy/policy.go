@@ -197,8 +197,7 @@ func Parse(doc []byte) (*Policy, error) {
 	dec.DisallowUnknownFields()
 	var f File
 	if err := dec.Decode(&f); err != nil {
-		var name string
-		if _, scanErr := fmt.Sscanf(err.Error(), "json: unknown field %q", &name); scanErr == nil {
+		if name, ok := jsonfield.UnknownName(err); ok {
 			return nil, fmt.Errorf("parsing: %s", jsonfield.ExplainUnknown(js, reflect.TypeFor[File](), name))
 		}
 		return nil, fmt.Errorf("parsing: %w", err)

@@ -14,6 +14,19 @@ import (
 	"strings"
 )
 
+// UnknownName returns the field of encoding/json's error for an unknown
+// field (`json: unknown field "x"`), and false for any other error.
+func UnknownName(err error) (string, bool) {
+	var name string
+	if err == nil {
+		return "", false
+	}
+	if _, scanErr := fmt.Sscanf(err.Error(), "json: unknown field %q", &name); scanErr != nil {
+		return "", false
+	}
+	return name, true
+}
+
 // ExplainUnknown says where the unknown field name is in the JSON document
 // raw, which was decoded into a value of type t, and, when a known field
 // there is spelled alike, which one was probably meant:

@@ -1,6 +1,7 @@
 package jsonfield
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 )
@@ -60,6 +61,18 @@ func TestClosest(t *testing.T) {
 	} {
 		if got := closest(name, known); got != want {
 			t.Errorf("closest(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestUnknownName(t *testing.T) {
+	for err, want := range map[error]string{
+		errors.New(`json: unknown field "comand"`): "comand",
+		errors.New(`json: cannot unmarshal string`): "",
+		nil: "",
+	} {
+		if got, ok := UnknownName(err); got != want || ok != (want != "") {
+			t.Errorf("UnknownName(%v) = %q, %v", err, got, ok)
 		}
 	}
 }
