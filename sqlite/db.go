@@ -220,3 +220,18 @@ func queryEach(ctx context.Context, q querier, query string, args []any, fn func
 	}
 	return rows.Err()
 }
+
+// queryStrings runs query, whose rows hold one text column (job IDs), and
+// returns the values in row order.
+func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	var out []string
+	err := queryEach(ctx, q, query, args, func(rows *sql.Rows) error {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}

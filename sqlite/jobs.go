@@ -652,15 +652,7 @@ func (db *DB) DescendantIDs(ctx context.Context, id string) ([]string, error) {
 			SELECT jobs.seq, jobs.id FROM jobs JOIN tree ON jobs.parent_id = tree.id
 		)
 		SELECT id FROM tree ORDER BY seq`
-	var ids []string
-	err := queryEach(ctx, db.r, query, []any{id}, func(rows *sql.Rows) error {
-		var child string
-		if err := rows.Scan(&child); err != nil {
-			return err
-		}
-		ids = append(ids, child)
-		return nil
-	})
+	ids, err := queryStrings(ctx, db.r, query, id)
 	if err != nil {
 		return nil, fmt.Errorf("listing the descendants of job %q: %w", id, err)
 	}
@@ -689,15 +681,7 @@ func (db *DB) UnfinishedJobIDs(ctx context.Context) ([]string, error) {
 			SELECT job_seq FROM attempts WHERE removed = 0
 		)
 		ORDER BY seq`
-	var ids []string
-	err := queryEach(ctx, db.r, query, nil, func(rows *sql.Rows) error {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return err
-		}
-		ids = append(ids, id)
-		return nil
-	})
+	ids, err := queryStrings(ctx, db.r, query)
 	if err != nil {
 		return nil, fmt.Errorf("listing unfinished jobs: %w", err)
 	}

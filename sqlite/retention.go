@@ -29,20 +29,11 @@ func (db *DB) ExpiredJobs(ctx context.Context, now time.Time, maxAge time.Durati
 		  )
 		ORDER BY seq
 		LIMIT :limit`
-	var ids []string
-	err := queryEach(ctx, db.r, query, []any{
+	ids, err := queryStrings(ctx, db.r, query,
 		sql.Named("now", now.Unix()),
 		sql.Named("maxAge", int64(maxAge/time.Second)),
 		sql.Named("keep", keep),
-		sql.Named("limit", limit),
-	}, func(rows *sql.Rows) error {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return err
-		}
-		ids = append(ids, id)
-		return nil
-	})
+		sql.Named("limit", limit))
 	if err != nil {
 		return nil, fmt.Errorf("listing expired jobs: %w", err)
 	}
