@@ -129,14 +129,12 @@ func jobCA(ctx context.Context, engine *dockerclient.Client, caFile, jobURL stri
 	}
 	sum := sha256.Sum256(data)
 	name := "swarmjob-job-ca-" + hex.EncodeToString(sum[:6])
-	list, err := engine.ConfigList(ctx, dockerclient.ConfigListOptions{Filters: make(dockerclient.Filters).Add("name", name)})
-	if err != nil {
-		return nil, fmt.Errorf("--job-network: listing configs: %w", err)
+	ids, err := controller.Objects{Engine: engine}.ConfigIDs(ctx, []string{name})
+	if err == nil {
+		return &swarm.ConfigReference{ConfigID: ids[name], ConfigName: name}, nil
 	}
-	for _, c := range list.Items {
-		if c.Spec.Name == name {
-			return &swarm.ConfigReference{ConfigID: c.ID, ConfigName: name}, nil
-		}
+	if !cerrdefs.IsNotFound(err) {
+		return nil, fmt.Errorf("--job-network: %w", err)
 	}
 	res, err := engine.ConfigCreate(ctx, dockerclient.ConfigCreateOptions{Spec: swarm.ConfigSpec{
 		Annotations: swarm.Annotations{Name: name, Labels: map[string]string{controller.LabelManaged: "true"}},
