@@ -86,10 +86,10 @@ type jobHeaderGetter interface {
 }
 
 // WithChildTokens makes a accept the child-job tokens of c, checking on
-// every request with jobs that the token's job still exists and is neither
+// every request with getter that the token's job still exists and is neither
 // finished nor cancelled. It returns a.
-func (a *Authenticator) WithChildTokens(c *ChildTokens, jobs JobGetter) *Authenticator {
-	a.children, a.jobs = c, jobs
+func (a *Authenticator) WithChildTokens(c *ChildTokens, getter JobGetter) *Authenticator {
+	a.children, a.jobs = c, getter
 	return a
 }
 
