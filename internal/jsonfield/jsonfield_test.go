@@ -67,7 +67,7 @@ func TestClosest(t *testing.T) {
 
 func TestUnknownName(t *testing.T) {
 	for err, want := range map[error]string{
-		errors.New(`json: unknown field "comand"`): "comand",
+		errors.New(`json: unknown field "comand"`):  "comand",
 		errors.New(`json: cannot unmarshal string`): "",
 		nil: "",
 	} {
