@@ -543,7 +543,7 @@ func TestPolicyAtSubmit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newTestEnv(t, func(c *Config) { c.Policy = pol.DenyPaths("/custom/engine.sock") })
+	e := newTestEnv(t, func(c *Config) { c.Policy = policy.Fixed(pol.DenyPaths("/custom/engine.sock")) })
 	a := e.token("a", auth.ScopeJobsRead, auth.ScopeJobsWrite)
 	job := func(mounts string) string {
 		return `{"image":"swarmjob/busybox:test","mounts":[` + mounts + `]}`

@@ -168,7 +168,7 @@ func TestChildCreationFollowsTheServerAndPolicyOfNow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forbidden := newTestEnv(t, func(c *Config) { c.Store, c.ChildJobs, c.ChildTokens, c.Policy = db, true, ct, none })
+	forbidden := newTestEnv(t, func(c *Config) { c.Store, c.ChildJobs, c.ChildTokens, c.Policy = db, true, ct, policy.Fixed(none) })
 	rec = forbidden.as(tok, "POST", "/v1/jobs", `{"image":"busybox"}`)
 	wantError(t, rec, http.StatusForbidden, types.CodePolicyViolation, "maxChildren")
 

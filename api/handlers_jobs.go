@@ -35,6 +35,8 @@ func (s *Server) handleCreateJob(w http.ResponseWriter, r *http.Request) {
 	}
 	p := requestPrincipal(r)
 	tenant := p.Tenant
+	// One policy for the whole request, whatever changes meanwhile.
+	pol := s.policies.Policy()
 	if req.Spec.ChildJobs != nil && !s.childJobs {
 		s.writeError(w, r, jobs.Errorf(jobs.EINVALID, "childJobs: this server gives jobs no access to its API; start it with --job-network to allow child jobs"))
 		return
@@ -45,7 +47,7 @@ func (s *Server) handleCreateJob(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, jobs.Errorf(jobs.EFORBIDDEN, "this server no longer allows child jobs (it runs without --job-network)"))
 			return
 		}
-		if err := s.policy.CheckChildCreation(tenant); err != nil {
+		if err := pol.CheckChildCreation(tenant); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -73,7 +75,7 @@ func (s *Server) handleCreateJob(w http.ResponseWriter, r *http.Request) {
 	}
 	// The policy may fill in limits: on the job's copy of the spec, so
 	// that the idempotency hash stays that of the request.
-	if err := s.policy.Apply(tenant, &job.Spec); err != nil {
+	if err := pol.Apply(tenant, &job.Spec); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -70,7 +70,7 @@ func (s *Server) patchSpec(ctx context.Context, id, verb string, p jobs.SpecPatc
 		return nil, jobs.Errorf(jobs.ECONFLICT, "job %q is %s; a finished job cannot be %s", id, job.Status.Phase, verb)
 	}
 	if p.Parallelism != nil {
-		if err := s.policy.CheckParallelism(job.Tenant, *p.Parallelism); err != nil {
+		if err := s.policies.Policy().CheckParallelism(job.Tenant, *p.Parallelism); err != nil {
 			return nil, err
 		}
 	}

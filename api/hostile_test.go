@@ -149,6 +149,10 @@ func TestHostileRequests(t *testing.T) {
 		{name: "a reader's own tenant does not hold the job", method: "DELETE", path: "/v1/jobs/" + job, tok: "reader", want: 403},
 		{name: "another tenant's job", method: "GET", path: "/v1/jobs/" + job, tok: "reader", want: 404},
 		{name: "traversal in a token ID", method: "DELETE", path: "/v1/tokens/..%2f..", tok: "admin", want: 404},
+		{name: "reader lifts its own policy", method: "PUT", path: "/v1/policy", tok: "reader", hdr: jsonCT, body: `{"defaults":{"allowedBindPrefixes":["/"]}}`, want: 403},
+		{name: "reader reads another tenant's policy", method: "GET", path: "/v1/policy/tenants/a", tok: "reader", want: 403},
+		{name: "traversal in a policy's tenant", method: "GET", path: "/v1/policy/tenants/..%2f..", tok: "admin", want: 400},
+		{name: "a policy allowing every bind mount for a traversing tenant", method: "PUT", path: "/v1/policy", tok: "admin", hdr: jsonCT, body: `{"tenants":{"../b":{"allowedBindPrefixes":["/"]}}}`, want: 400},
 
 		// Methods.
 		{name: "PUT on jobs", method: "PUT", path: "/v1/jobs", tok: "admin", want: 405},

@@ -213,7 +213,7 @@ func TestIdempotentReplayIsNotCheckedAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	later := newTestEnv(t, func(c *Config) { c.Store, c.Policy = e.store, strict })
+	later := newTestEnv(t, func(c *Config) { c.Store, c.Policy = e.store, policy.Fixed(strict) })
 	code, hdr, again := later.submitWithKey("k1", body)
 	if code != http.StatusOK || again.ID != first.ID || hdr.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("replay under a stricter policy: %d, job %s, want 200 with %s", code, again.ID, first.ID)

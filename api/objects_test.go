@@ -157,7 +157,7 @@ func TestCreateJobMaxLogBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newTestEnv(t, func(c *Config) { c.Policy = pol.WithDefaultLogBytes(65536) })
+	e := newTestEnv(t, func(c *Config) { c.Policy = policy.Fixed(pol.WithDefaultLogBytes(65536)) })
 	a := e.token("a", auth.ScopeJobsRead, auth.ScopeJobsWrite)
 	big := e.token("big", auth.ScopeJobsRead, auth.ScopeJobsWrite)
 	tests := []struct {

@@ -655,6 +655,13 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"DELETE", "/v1/tokens/0123456789abcdef", "", nil, 404},
 		{"DELETE", "/v1/jobs/" + batch.ID, "", nil, 204},
 		{"GET", "/v1/events", "", nil, 503}, // this server keeps no events
+		{"GET", "/v1/policy", "", nil, 200},
+		{"PUT", "/v1/policy", body("SetPolicy"), nil, 200},
+		{"GET", "/v1/policy", "", nil, 200},
+		{"PUT", "/v1/policy", `{"defaults":{"maxCpus":-1}}`, nil, 400},
+		{"GET", "/v1/policy/tenants/team-a", "", nil, 200},
+		{"GET", "/v1/policy/tenants/A_B", "", nil, 400},
+		{"PUT", "/v1/policy", `{}`, nil, 200},
 		{"GET", "/healthz", "", nil, 200},
 		{"GET", "/metrics", "", nil, 404}, // this server has no metrics
 		{"GET", "/readyz", "", nil, 200},

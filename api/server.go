@@ -127,9 +127,9 @@ type Config struct {
 	// bootstrap admin, without a token. For local development only: anyone
 	// who reaches the listener can run any container the policy allows.
 	InsecureNoAuth bool
-	// Policy is what new jobs must follow, per tenant. Default:
-	// policy.Default().
-	Policy *policy.Policy
+	// Policy holds what new jobs must follow, per tenant, and takes
+	// changes (PUT /v1/policy). Default: policy.Fixed(policy.Default()).
+	Policy *policy.Keeper
 	// Objects resolves the Swarm secrets and configs new jobs name, which
 	// must exist. Default: nil, and they are not checked at submission
 	// (their attempts fail if they do not exist).
@@ -177,10 +177,10 @@ type Server struct {
 	// cannot.
 	idem jobs.IdempotentStore
 
-	auth   *auth.Authenticator
-	tokens auth.TokenStore
-	noAuth bool
-	policy *policy.Policy
+	auth     *auth.Authenticator
+	tokens   auth.TokenStore
+	noAuth   bool
+	policies *policy.Keeper
 	// objects checks the secrets and configs of new jobs; nil: unchecked.
 	objects SwarmObjects
 	// childJobs: jobs with childJobs are accepted (Config.ChildJobs).
@@ -256,8 +256,8 @@ func NewServer(cfg Config) *Server {
 	}
 	s.childJobs = cfg.ChildJobs
 	s.tokens, s.noAuth = cfg.Tokens, cfg.InsecureNoAuth
-	if s.policy = cfg.Policy; s.policy == nil {
-		s.policy = policy.Default()
+	if s.policies = cfg.Policy; s.policies == nil {
+		s.policies = policy.Fixed(policy.Default())
 	}
 	s.objects = cfg.Objects
 	limit, burst := cfg.RateLimit, cfg.RateBurst
@@ -309,6 +309,9 @@ func (s *Server) routes() *http.ServeMux {
 	mux.Handle("POST /v1/tokens", s.need(admin, s.handleCreateToken))
 	mux.Handle("GET /v1/tokens", s.need(admin, s.handleListTokens))
 	mux.Handle("DELETE /v1/tokens/{id}", s.need(admin, s.handleDeleteToken))
+	mux.Handle("GET /v1/policy", s.need(admin, s.handleGetPolicy))
+	mux.Handle("PUT /v1/policy", s.need(admin, s.handlePutPolicy))
+	mux.Handle("GET /v1/policy/tenants/{tenant}", s.need(read, s.handleGetTenantPolicy))
 	mux.HandleFunc("GET /v1/openapi.json", s.handleOpenAPI)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /metrics", s.handleMetrics)

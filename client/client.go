@@ -435,6 +435,29 @@ func (c *Client) DeleteToken(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, c.path("v1", "tokens", id), nil, nil, nil)
 }
 
+// Policy returns the policy in force and where it comes from
+// (GET /v1/policy; admin).
+func (c *Client) Policy(ctx context.Context) (*types.Policy, error) {
+	return call[types.Policy](ctx, c, http.MethodGet, c.path("v1", "policy"), nil, nil)
+}
+
+// SetPolicy replaces the policy for every job submitted from now on, and
+// the server keeps it across restarts (PUT /v1/policy; admin). A server
+// that reads its policy from a file refuses it (409).
+func (c *Client) SetPolicy(ctx context.Context, spec types.PolicySpec) (*types.Policy, error) {
+	return call[types.Policy](ctx, c, http.MethodPut, c.path("v1", "policy"), nil, spec)
+}
+
+// TenantPolicy returns the rules in force for tenant, the defaults filled
+// in (GET /v1/policy/tenants/{tenant}; a token reads its own tenant's, an
+// admin any tenant's).
+func (c *Client) TenantPolicy(ctx context.Context, tenant string) (*types.TenantPolicy, error) {
+	if tenant == "" || tenant == "." || tenant == ".." {
+		return nil, fmt.Errorf("invalid tenant %q", tenant)
+	}
+	return call[types.TenantPolicy](ctx, c, http.MethodGet, c.path("v1", "policy", "tenants", tenant), nil, nil)
+}
+
 // Ready returns nil when the server reports itself ready (GET /readyz): its
 // store is open and its engine is a reachable Swarm manager.
 func (c *Client) Ready(ctx context.Context) error {

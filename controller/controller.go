@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -319,6 +321,18 @@ func (c *Controller) setQueued(tenant, id string, queued bool) {
 		return
 	}
 	delete(c.queued[tenant], id)
+}
+
+// WakeQueued enqueues every job that waits for a slot of its tenant: after
+// the policy changed, a raised or lifted cap lets them start now rather
+// than at the next resync.
+func (c *Controller) WakeQueued() {
+	c.tenantMu.Lock()
+	tenants := slices.Collect(maps.Keys(c.queued))
+	c.tenantMu.Unlock()
+	for _, t := range tenants {
+		c.wakeQueued(t)
+	}
 }
 
 // wakeQueued enqueues the jobs of tenant that wait for a slot.

@@ -78,25 +78,27 @@ var EngineSockets = []string{
 }
 
 // Rules are the rules of one tenant. A nil field inherits the policy's
-// defaults; an empty list is an empty list ("nothing is allowed").
+// defaults; an empty list is an empty list ("nothing is allowed"), which is
+// why the lists are omitzero: encoding keeps an empty list and leaves out
+// an unset one.
 type Rules struct {
 	// AllowedBindPrefixes are the host directories under which bind
 	// sources may be. Default: none, so every bind mount is refused.
-	AllowedBindPrefixes []string `json:"allowedBindPrefixes,omitempty"`
+	AllowedBindPrefixes []string `json:"allowedBindPrefixes,omitzero"`
 	// AllowedVolumes are path.Match patterns of the volume names a
 	// volume mount may use; {tenant} is the tenant's name. Default:
 	// ["{tenant}_*"].
-	AllowedVolumes []string `json:"allowedVolumes,omitempty"`
+	AllowedVolumes []string `json:"allowedVolumes,omitzero"`
 	// AllowedImages are path.Match patterns of image references, matched
 	// against the reference as written and in its full form
 	// (docker.io/library/busybox:latest for busybox:latest). Default: any
 	// image.
-	AllowedImages []string `json:"allowedImages,omitempty"`
+	AllowedImages []string `json:"allowedImages,omitzero"`
 	// AllowedSecrets and AllowedConfigs are path.Match patterns of the
 	// names of the Swarm secrets and configs a job may be given; {tenant}
 	// is the tenant's name. Default: ["{tenant}_*"] each.
-	AllowedSecrets []string `json:"allowedSecrets,omitempty"`
-	AllowedConfigs []string `json:"allowedConfigs,omitempty"`
+	AllowedSecrets []string `json:"allowedSecrets,omitzero"`
+	AllowedConfigs []string `json:"allowedConfigs,omitzero"`
 	// Ceilings. A job that leaves a limit or the deadline unset gets the
 	// ceiling; one that asks for more is refused.
 	MaxCPUs                  *float64 `json:"maxCpus,omitempty"`

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -63,3 +64,36 @@ func (db *DB) ChildTokenKey(ctx context.Context) ([]byte, error) {
 }
 
 const childKeyBytes = 32
+
+// PolicyDocument returns the policy set through the API (package policy,
+// Keeper) and when it was set; ok is false when none was ever set.
+func (db *DB) PolicyDocument(ctx context.Context) (doc []byte, setAt time.Time, ok bool, err error) {
+	var text, at sql.NullString
+	err = db.read(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT
+			(SELECT value FROM meta WHERE key = 'policy'),
+			(SELECT value FROM meta WHERE key = 'policy_set_at')`).Scan(&text, &at)
+	})
+	if err == nil && text.Valid && at.Valid {
+		doc, ok = []byte(text.String), true
+		setAt, err = parseTime(at.String)
+	}
+	if err != nil {
+		return nil, time.Time{}, false, fmt.Errorf("reading the policy: %w", err)
+	}
+	return doc, setAt, ok, nil
+}
+
+// SetPolicyDocument stores the policy set through the API, replacing any
+// earlier one, with when it was set.
+func (db *DB) SetPolicyDocument(ctx context.Context, doc []byte, setAt time.Time) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('policy', ?), ('policy_set_at', ?)
+			ON CONFLICT (key) DO UPDATE SET value = excluded.value`, string(doc), formatTime(setAt))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("storing the policy: %w", err)
+	}
+	return nil
+}

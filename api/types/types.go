@@ -544,3 +544,65 @@ type CreatedToken struct {
 type TokenList struct {
 	Items []Token `json:"items"`
 }
+
+// PolicyRules are the rules of one tenant (docs/security.md, "Policy"). An
+// unset field inherits the defaults; an empty list allows nothing, which is
+// why the lists are omitzero (an empty list is kept, an unset one left out).
+type PolicyRules struct {
+	AllowedBindPrefixes      []string `json:"allowedBindPrefixes,omitzero"`
+	AllowedVolumes           []string `json:"allowedVolumes,omitzero"`
+	AllowedImages            []string `json:"allowedImages,omitzero"`
+	AllowedSecrets           []string `json:"allowedSecrets,omitzero"`
+	AllowedConfigs           []string `json:"allowedConfigs,omitzero"`
+	MaxCPUs                  *float64 `json:"maxCpus,omitempty"`
+	MaxMemoryBytes           *int64   `json:"maxMemoryBytes,omitempty"`
+	MaxCompletions           *int     `json:"maxCompletions,omitempty"`
+	MaxParallelism           *int     `json:"maxParallelism,omitempty"`
+	MaxActiveDeadlineSeconds *int64   `json:"maxActiveDeadlineSeconds,omitempty"`
+	MaxLogBytes              *int64   `json:"maxLogBytes,omitempty"`
+	MaxActiveAttempts        *int     `json:"maxActiveAttempts,omitempty"`
+	MaxChildDepth            *int     `json:"maxChildDepth,omitempty"`
+	MaxChildren              *int     `json:"maxChildren,omitempty"`
+}
+
+// PolicySpec is a policy document: the body of PUT /v1/policy, in the
+// format of a policy file (serve --policy) written as JSON.
+type PolicySpec struct {
+	// Defaults apply to every tenant.
+	Defaults PolicyRules `json:"defaults"`
+	// Tenants have rules whose set fields replace the defaults' fields.
+	Tenants map[string]PolicyRules `json:"tenants,omitempty"`
+}
+
+// Policy sources in Policy.Source.
+const (
+	// PolicySourceDefault: the built-in defaults.
+	PolicySourceDefault = "default"
+	// PolicySourceFile: the server's policy file (serve --policy), read
+	// again on SIGHUP; PUT /v1/policy is refused (409).
+	PolicySourceFile = "file"
+	// PolicySourceAPI: set with PUT /v1/policy and kept in the store.
+	PolicySourceAPI = "api"
+)
+
+// Policy is the answer of GET and PUT /v1/policy: the policy in force.
+type Policy struct {
+	// Source is where it comes from: default, file or api.
+	Source string `json:"source"`
+	// File is the policy file's path on the server (source file).
+	File string `json:"file,omitempty"`
+	// Since is when it came into force.
+	Since time.Time `json:"since"`
+	// Policy is the document, as set: PUT it back to restore it.
+	Policy PolicySpec `json:"policy"`
+}
+
+// TenantPolicy is the answer of GET /v1/policy/tenants/{tenant}: the rules
+// in force for one tenant, its own over the defaults over the built-in
+// defaults. A rule left unset has no ceiling.
+type TenantPolicy struct {
+	Tenant string      `json:"tenant"`
+	Source string      `json:"source"`
+	Since  time.Time   `json:"since"`
+	Rules  PolicyRules `json:"rules"`
+}

@@ -195,6 +195,7 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 		takesJobIDs(newRmCmd(env)),
 		newEventsCmd(env),
 		newTokenCmd(env),
+		newPolicyCmd(env),
 		newWatchCmd(env),
 		newBackupCmd(env),
 	)

@@ -348,22 +348,35 @@ func TestServeAdminToken(t *testing.T) {
 func TestServePolicy(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "policy.yaml")
 	writeFile(t, file, "defaults:\n  allowedBindPrefixes: [/srv]\n", 0o600)
-	p, err := loadPolicy(file, "unix:///srv/engine/docker.sock")
+	keeper, err := policy.NewKeeper(t.Context(), policy.KeeperConfig{File: file, Adjust: serverPolicy("unix:///srv/engine/docker.sock", 4096)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for src, wantErr := range map[string]bool{"/srv/data": false, "/srv/engine/docker.sock": true, "/srv/engine": true, "/var/run/docker.sock": true} {
-		s := jobs.Spec{Image: "busybox", Mounts: []jobs.Mount{{Type: jobs.MountBind, Source: src, Target: "/m"}}}
-		err := p.Apply("a", &s)
-		if (err != nil) != wantErr {
-			t.Errorf("%s: %v", src, err)
+	check := func(when string) {
+		t.Helper()
+		p := keeper.Policy()
+		for src, wantErr := range map[string]bool{"/srv/data": false, "/srv/engine/docker.sock": true, "/srv/engine": true, "/var/run/docker.sock": true} {
+			s := jobs.Spec{Image: "busybox", Mounts: []jobs.Mount{{Type: jobs.MountBind, Source: src, Target: "/m"}}}
+			err := p.Apply("a", &s)
+			if (err != nil) != wantErr {
+				t.Errorf("%s: %s: %v", when, src, err)
+			}
+			if err != nil && !strings.Contains(jobs.ErrorMessage(err), policy.RuleEngineSocket) {
+				t.Errorf("%s: %s: %v, want rule %s", when, src, err, policy.RuleEngineSocket)
+			}
 		}
-		if err != nil && !strings.Contains(jobs.ErrorMessage(err), policy.RuleEngineSocket) {
-			t.Errorf("%s: %v, want rule %s", src, err, policy.RuleEngineSocket)
+		if n := p.For("a").MaxLogBytes; n == nil || *n != 4096 {
+			t.Errorf("%s: maxLogBytes ceiling %v, want --max-log-bytes", when, n)
 		}
 	}
-	var ue *usageError
-	if _, err := loadPolicy(filepath.Join(t.TempDir(), "none"), ""); !errors.As(err, &ue) {
-		t.Errorf("a missing policy file: %v", err)
+	check("at start")
+	// What the server adds holds for a policy read again too.
+	writeFile(t, file, "defaults:\n  allowedBindPrefixes: [/srv, /data]\n", 0o600)
+	if _, err := keeper.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	check("after a reload")
+	if _, err := policy.NewKeeper(t.Context(), policy.KeeperConfig{File: filepath.Join(t.TempDir(), "none")}); err == nil {
+		t.Error("a missing policy file: no error")
 	}
 }

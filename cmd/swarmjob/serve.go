@@ -23,6 +23,7 @@ import (
 	"github.com/swarmjob/swarmjob/gc"
 	"github.com/swarmjob/swarmjob/jobs"
 	"github.com/swarmjob/swarmjob/metrics"
+	"github.com/swarmjob/swarmjob/policy"
 	"github.com/swarmjob/swarmjob/results"
 	"github.com/swarmjob/swarmjob/sqlite"
 )
@@ -171,18 +172,6 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	pol, err := loadPolicy(o.policyFile, env.getenv("DOCKER_HOST"))
-	if err != nil {
-		return err
-	}
-	if o.policyFile != "" {
-		log.Info("policy loaded", "file", o.policyFile, "tenants_with_own_rules", pol.Tenants())
-	} else {
-		log.Info("policy: built-in defaults (no bind mounts, each tenant's own volumes, secrets and configs, any image); --policy sets one")
-	}
-	// A job's unset maxLogBytes is --max-log-bytes, lowered to its
-	// tenant's ceiling; it is also the ceiling of tenants without one.
-	pol = pol.WithDefaultLogBytes(o.maxLogBytes)
 	adminTok, err := adminToken(env, o, log)
 	if err != nil {
 		return err
@@ -192,6 +181,30 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 		return fmt.Errorf("opening store: %w", err)
 	}
 	defer store.Close()
+	// Set below, once the controller exists: a raised tenant cap wakes the
+	// jobs it queued.
+	var onPolicyChange func()
+	policies, err := policy.NewKeeper(ctx, policy.KeeperConfig{
+		File: o.policyFile, Store: store,
+		Adjust: serverPolicy(env.getenv("DOCKER_HOST"), o.maxLogBytes),
+		OnChange: func(st policy.State) {
+			// The API logs a change it made, with the token that made it.
+			if st.Source == policy.SourceFile {
+				log.Info("policy file read again", "file", st.File, "tenants_with_own_rules", st.Policy.Tenants())
+			}
+			if onPolicyChange != nil {
+				onPolicyChange()
+			}
+		},
+	})
+	if err != nil && o.policyFile != "" {
+		return &usageError{fmt.Errorf("--policy: %w", err)}
+	}
+	if err != nil {
+		return err
+	}
+	logPolicy(log, policies.State())
+	reloadPolicyOnHangup(ctx, log, policies)
 
 	engine, err := dockerclient.New(dockerclient.FromEnv)
 	if err != nil {
@@ -225,10 +238,11 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 		Engine: engine, Instance: instance, Store: store, Hub: hub, Logger: log,
 		PollFast: o.pollFast, PollSlow: o.pollSlow, Resync: o.resync, MaxLogBytes: o.maxLogBytes,
 		NodeLostGrace: o.nodeLost, Events: met.Recorder(eventLog), Metrics: met,
-		TenantLimit: pol.ActiveAttemptLimit, Tenants: store, JobAPI: jobAPI.api,
+		TenantLimit: func(tenant string) int { return policies.Policy().ActiveAttemptLimit(tenant) }, Tenants: store, JobAPI: jobAPI.api,
 	})
 	collector := gc.New(gc.Config{Engine: engine, Instance: instance, Store: store, Logger: log, Grace: o.orphanGrace, Interval: o.gcInterval,
 		Expirer: store, RetentionAge: o.retainAge, RetentionCount: o.retainCount, Events: eventLog, Metrics: met})
+	onPolicyChange = ctrl.WakeQueued
 	pruner := gc.NewPruner(gc.PrunerConfig{Store: store, Events: o.eventRet, Logger: log})
 	// /metrics on the API listener, unless it has a listener of its own.
 	apiMetrics := met.Handler()
@@ -241,7 +255,7 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	}
 	srv := api.NewServer(api.Config{
 		Store: store, Hub: hub, Enqueuer: ctrl, Logger: log, Events: eventLog, Metrics: apiMetrics,
-		Tokens: store, AdminToken: adminTok, InsecureNoAuth: !o.auth, Policy: pol,
+		Tokens: store, AdminToken: adminTok, InsecureNoAuth: !o.auth, Policy: policies,
 		// The secrets and configs a job names must exist.
 		Objects:   controller.Objects{Engine: engine},
 		RateLimit: rateLimit, RateBurst: o.rateBurst,

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/swarmjob/swarmjob/auth"
 	"github.com/swarmjob/swarmjob/jobs"
@@ -69,20 +73,54 @@ func loopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// loadPolicy returns the policy of --policy, or the default one, refusing
-// also bind mounts of the Engine socket that dockerHost names.
-func loadPolicy(path, dockerHost string) (*policy.Policy, error) {
-	p := policy.Default()
-	if path != "" {
-		var err error
-		if p, err = policy.Load(path); err != nil {
-			return nil, &usageError{fmt.Errorf("--policy: %w", err)}
+// serverPolicy returns what the server adds to every policy it puts in
+// force: bind mounts of the Engine socket that dockerHost names are refused
+// too, and a job's unset maxLogBytes is maxLogBytes (--max-log-bytes)
+// lowered to its tenant's ceiling, which is also the ceiling of tenants
+// without one.
+func serverPolicy(dockerHost string, maxLogBytes int64) func(*policy.Policy) *policy.Policy {
+	return func(p *policy.Policy) *policy.Policy {
+		if sock, ok := strings.CutPrefix(dockerHost, "unix://"); ok && sock != "" {
+			p = p.DenyPaths(sock)
 		}
+		return p.WithDefaultLogBytes(maxLogBytes)
 	}
-	if sock, ok := strings.CutPrefix(dockerHost, "unix://"); ok && sock != "" {
-		p = p.DenyPaths(sock)
+}
+
+// logPolicy says which policy the server starts with.
+func logPolicy(log *slog.Logger, st policy.State) {
+	switch st.Source {
+	case policy.SourceFile:
+		log.Info("policy loaded; SIGHUP reads it again", "file", st.File, "tenants_with_own_rules", st.Policy.Tenants())
+	case policy.SourceAPI:
+		log.Info("policy: as set through the API", "since", st.Since, "tenants_with_own_rules", st.Policy.Tenants())
+	default:
+		log.Info("policy: built-in defaults (no bind mounts, each tenant's own volumes, secrets and configs, any image); --policy or PUT /v1/policy sets one")
 	}
-	return p, nil
+}
+
+// reloadPolicyOnHangup reads the policy file again at every SIGHUP until
+// ctx ends. A file that fails to load leaves the policy in force.
+func reloadPolicyOnHangup(ctx context.Context, log *slog.Logger, policies *policy.Keeper) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+			}
+			if policies.State().Source != policy.SourceFile {
+				log.Warn("SIGHUP: no policy file to read again (serve --policy); ignored")
+				continue
+			}
+			if _, err := policies.Reload(); err != nil {
+				log.Error("SIGHUP: the policy file did not load; the policy in force stays", "err", err)
+			}
+		}
+	}()
 }
 
 // serverTLS returns the TLS configuration of --tls-cert and --tls-key, nil
