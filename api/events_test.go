@@ -41,6 +41,7 @@ func newEventsEnv(t *testing.T, opts ...func(*Config)) *eventsEnv {
 	ev := &eventsEnv{evstore: &fakeEventStore{}, handlerDone: make(chan string, 100)}
 	ev.rec = events.NewRecorder(ev.evstore, nil)
 	ev.testEnv = newTestEnv(t, append([]func(*Config){func(c *Config) { c.Events = ev.rec }}, opts...)...)
+	ev.store.record = func(e jobs.Event) { ev.rec.Record(context.Background(), e) }
 	base, cancel := context.WithCancelCause(context.Background())
 	ev.cancelAll = cancel
 	ev.http = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -38,6 +38,7 @@ func (f *fakeStore) CreateJobIdempotent(_ context.Context, j *jobs.Job, k jobs.I
 		f.keys = make(map[string]fakeKey)
 	}
 	f.keys[k.Key] = fakeKey{hash: k.RequestHash, jobID: j.ID, snapshot: cloneJob(j), created: j.CreatedAt}
+	f.stored(createdEvent(j))
 	return nil, true, nil
 }
 

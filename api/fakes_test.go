@@ -25,6 +25,28 @@ type fakeStore struct {
 	failWith map[string]error
 	panicIn  string
 	calls    []string
+	// record, when set, receives the events stored with changes, as a
+	// real store announces them (the events env sets it).
+	record func(jobs.Event)
+}
+
+// stored hands the events of a change to f.record; the caller holds f.mu.
+func (f *fakeStore) stored(events ...jobs.Event) {
+	if f.record == nil {
+		return
+	}
+	for _, e := range events {
+		f.record(e)
+	}
+}
+
+// createdEvent is the job.created event a store stores with j.
+func createdEvent(j *jobs.Job) jobs.Event {
+	phase := j.Status.Phase
+	if phase == "" {
+		phase = jobs.PhasePending
+	}
+	return jobs.Event{Time: j.CreatedAt, Type: jobs.EventJobCreated, JobID: j.ID, Tenant: j.Tenant, Labels: j.Labels, Phase: phase}
 }
 
 type fakeChunk struct {
@@ -100,6 +122,7 @@ func (f *fakeStore) CreateJob(_ context.Context, j *jobs.Job) error {
 	}
 	f.jobs[j.ID] = cloneJob(j)
 	f.order = append(f.order, j.ID)
+	f.stored(createdEvent(j))
 	return nil
 }
 
@@ -180,7 +203,7 @@ func (f *fakeStore) ListJobs(_ context.Context, flt jobs.Filter) (jobs.Page, err
 	return page, nil
 }
 
-func (f *fakeStore) UpdateStatus(_ context.Context, id string, s jobs.Status) error {
+func (f *fakeStore) UpdateStatus(_ context.Context, id string, s jobs.Status, events ...jobs.Event) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.enter("UpdateStatus"); err != nil {
@@ -192,6 +215,7 @@ func (f *fakeStore) UpdateStatus(_ context.Context, id string, s jobs.Status) er
 	}
 	s.Attempts = j.Status.Attempts
 	j.Status = s
+	f.stored(events...)
 	return nil
 }
 
@@ -231,7 +255,7 @@ func (f *fakeStore) RequestCancel(_ context.Context, id string, del bool) (*jobs
 	return cloneJob(j), nil
 }
 
-func (f *fakeStore) DeleteJob(_ context.Context, id string) error {
+func (f *fakeStore) DeleteJob(_ context.Context, id string, events ...jobs.Event) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.enter("DeleteJob"); err != nil {
@@ -240,6 +264,7 @@ func (f *fakeStore) DeleteJob(_ context.Context, id string) error {
 	if _, ok := f.jobs[id]; !ok {
 		return notFound(id)
 	}
+	f.stored(events...)
 	delete(f.jobs, id)
 	for k := range f.logs {
 		if k.JobID == id {
@@ -269,7 +294,7 @@ func (f *fakeStore) UnfinishedJobIDs(_ context.Context) ([]string, error) {
 	return ids, nil
 }
 
-func (f *fakeStore) PutAttempt(_ context.Context, jobID string, a jobs.Attempt) error {
+func (f *fakeStore) PutAttempt(_ context.Context, jobID string, a jobs.Attempt, events ...jobs.Event) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.enter("PutAttempt"); err != nil {
@@ -279,6 +304,7 @@ func (f *fakeStore) PutAttempt(_ context.Context, jobID string, a jobs.Attempt) 
 	if !ok {
 		return notFound(jobID)
 	}
+	f.stored(events...)
 	for i, old := range j.Status.Attempts {
 		if old.Index == a.Index && old.Attempt == a.Attempt {
 			j.Status.Attempts[i] = a

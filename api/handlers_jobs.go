@@ -92,10 +92,8 @@ func (s *Server) handleCreateJob(w http.ResponseWriter, r *http.Request) {
 		s.writeReplay(w, r, existing)
 		return
 	}
-	// Before the controller hears of the job, so that job.created comes
-	// before the job's other events.
-	s.events.Record(r.Context(), jobs.Event{Time: job.CreatedAt, Type: jobs.EventJobCreated, JobID: job.ID,
-		Tenant: job.Tenant, Labels: job.Labels, Phase: job.Status.Phase})
+	// The store recorded job.created with the job, so before any other
+	// event of the job.
 	s.enqueuer.Enqueue(job.ID)
 	w.Header().Set("Location", "/v1/jobs/"+url.PathEscape(job.ID))
 	s.writeJSON(w, r, http.StatusCreated, jobToWire(job))

@@ -62,12 +62,11 @@ var ErrShuttingDown = errors.New("server shutting down")
 // called from request handlers, concurrently.
 type Enqueuer interface{ Enqueue(id string) }
 
-// EventLog is the events stream as the API uses it: POST /v1/jobs records
-// job.created, and GET /v1/events reads the stored events and waits on
-// Changed for new ones. events.Recorder implements it. Its methods are
-// called from request handlers, concurrently.
+// EventLog is the events stream as the API uses it: GET /v1/events reads
+// the stored events and waits on Changed for new ones. events.Recorder
+// implements it. Its methods are called from request handlers,
+// concurrently.
 type EventLog interface {
-	jobs.EventRecorder
 	// Changed returns a channel closed once an event is recorded after
 	// the call.
 	Changed() <-chan struct{}
@@ -108,9 +107,9 @@ type Config struct {
 	// DefaultMaxWait. The http.Server's WriteTimeout, if any, should exceed
 	// it; the wait handler extends the write deadline where it can.
 	MaxWait time.Duration
-	// Events is the events stream: POST /v1/jobs records job.created in it
-	// and GET /v1/events serves it. The controller must record into the
-	// same one. Default: none; GET /v1/events then answers 503.
+	// Events is the events stream GET /v1/events serves: the events the
+	// Store stores with each change (job.created with a new job), announced
+	// to it. Default: none; GET /v1/events then answers 503.
 	Events EventLog
 	// EventHeartbeat is the interval of keep-alive comments on
 	// GET /v1/events. Default: DefaultEventHeartbeat.
@@ -168,8 +167,6 @@ type Server struct {
 	newID    func() string
 	maxBody  int64
 	maxWait  time.Duration
-	// events records job.created; a NopRecorder without Config.Events.
-	events jobs.EventRecorder
 	// eventLog serves GET /v1/events; nil without Config.Events.
 	eventLog  EventLog
 	heartbeat time.Duration
@@ -218,12 +215,8 @@ func NewServer(cfg Config) *Server {
 		maxBody:  cfg.MaxBodyBytes,
 		maxWait:  cfg.MaxWait,
 
-		events:    jobs.NopRecorder{},
 		eventLog:  cfg.Events,
 		heartbeat: cfg.EventHeartbeat,
-	}
-	if cfg.Events != nil {
-		s.events = cfg.Events
 	}
 	if s.heartbeat <= 0 {
 		s.heartbeat = DefaultEventHeartbeat

@@ -43,8 +43,6 @@ type Config struct {
 	// MaxLogBytes caps the output kept per attempt of the jobs that have
 	// no maxLogBytes of their own (default 1 MiB).
 	MaxLogBytes int64
-	// Events receives what happens to jobs; NopRecorder when nil.
-	Events jobs.EventRecorder
 	// Metrics records syncs and polls; nil records nothing.
 	Metrics *metrics.Metrics
 	// TenantLimit returns the cap on a tenant's active attempts (0: none).
@@ -70,7 +68,6 @@ type TenantCounter interface {
 type Controller struct {
 	engine   Engine
 	instance string
-	events   jobs.EventRecorder
 	metrics  *metrics.Metrics
 
 	jobAPI      *JobAPI
@@ -112,9 +109,6 @@ func NewController(cfg Config) *Controller {
 	if cfg.Resync <= 0 {
 		cfg.Resync = 30 * time.Second
 	}
-	if cfg.Events == nil {
-		cfg.Events = jobs.NopRecorder{}
-	}
 	if cfg.NodeLostGrace <= 0 {
 		cfg.NodeLostGrace = 30 * time.Second
 	}
@@ -124,7 +118,6 @@ func NewController(cfg Config) *Controller {
 	c := &Controller{
 		engine:   cfg.Engine,
 		instance: cfg.Instance,
-		events:   cfg.Events,
 		metrics:  cfg.Metrics,
 
 		jobAPI:      cfg.JobAPI,

@@ -295,12 +295,12 @@ type recordingStore struct {
 	failFinish bool
 }
 
-func (s *recordingStore) PutAttempt(ctx context.Context, jobID string, a jobs.Attempt) error {
+func (s *recordingStore) PutAttempt(ctx context.Context, jobID string, a jobs.Attempt, events ...jobs.Event) error {
 	if s.failFinish && a.Finished() {
 		return fmt.Errorf("injected store failure")
 	}
 	s.log.add("put attempt %d %s removed=%v", a.Attempt, a.State, a.Removed)
-	return s.Store.PutAttempt(ctx, jobID, a)
+	return s.Store.PutAttempt(ctx, jobID, a, events...)
 }
 
 func createOpts(j *jobs.Job) client.ServiceCreateOptions {

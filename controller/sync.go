@@ -103,11 +103,11 @@ func (c *Controller) act(ctx context.Context, j *jobs.Job, d decision) error {
 		}
 	}
 	if d.DeleteJob {
-		if err := c.store.DeleteJob(ctx, j.ID); err != nil {
+		deleted := jobs.Event{Time: c.now(), Type: jobs.EventJobDeleted, JobID: j.ID, Tenant: j.Tenant, Labels: j.Labels, Phase: j.Status.Phase}
+		if err := c.store.DeleteJob(ctx, j.ID, deleted); err != nil {
 			return fmt.Errorf("deleting job: %w", err)
 		}
 		c.log.Info("job deleted", "job", j.ID)
-		c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventJobDeleted, JobID: j.ID, Tenant: j.Tenant, Labels: j.Labels, Phase: j.Status.Phase})
 	}
 	return nil
 }
@@ -133,11 +133,11 @@ func (c *Controller) finish(ctx context.Context, j *jobs.Job, f finishAction) er
 		}
 		a.LogBytes, a.Truncated = sum.Bytes, sum.Truncated
 	}
-	if err := c.store.PutAttempt(ctx, j.ID, a); err != nil {
+	finished := jobs.Event{Time: c.now(), Type: jobs.EventAttemptFinished, JobID: j.ID, Tenant: j.Tenant, Labels: j.Labels,
+		Index: a.Index, Attempt: a.Attempt, State: a.State, ExitCode: a.ExitCode, Reason: a.Reason, Message: a.Error}
+	if err := c.store.PutAttempt(ctx, j.ID, a, finished); err != nil {
 		return fmt.Errorf("recording outcome of attempt %d: %w", a.Attempt, err)
 	}
-	c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventAttemptFinished, JobID: j.ID, Tenant: j.Tenant, Labels: j.Labels,
-		Index: a.Index, Attempt: a.Attempt, State: a.State, ExitCode: a.ExitCode, Reason: a.Reason, Message: a.Error})
 	exitCode := "none"
 	if a.ExitCode != nil {
 		exitCode = strconv.Itoa(*a.ExitCode)
@@ -243,17 +243,18 @@ func (c *Controller) create(ctx context.Context, j *jobs.Job, cr createAction) e
 	default:
 		return fmt.Errorf("creating service %s: %w", spec.Name, err)
 	}
-	if err := c.store.PutAttempt(ctx, j.ID, a); err != nil {
+	var events []jobs.Event
+	if a.ServiceID != "" {
+		events = append(events, jobs.Event{Time: c.now(), Type: jobs.EventAttemptStarted, JobID: j.ID, Tenant: j.Tenant, Labels: j.Labels,
+			Index: a.Index, Attempt: a.Attempt, State: a.State})
+	} else if a.Finished() {
+		events = append(events, jobs.Event{Time: c.now(), Type: jobs.EventAttemptFinished, JobID: j.ID, Tenant: j.Tenant, Labels: j.Labels,
+			Index: a.Index, Attempt: a.Attempt, State: a.State, Reason: a.Reason, Message: a.Error})
+	}
+	if err := c.store.PutAttempt(ctx, j.ID, a, events...); err != nil {
 		return fmt.Errorf("recording attempt %d: %w", a.Attempt, err)
 	}
 	c.log.Info("attempt created", "job", j.ID, "service", spec.Name, "attempt", a.Attempt, "state", a.State)
-	if a.ServiceID != "" {
-		c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventAttemptStarted, JobID: j.ID, Tenant: j.Tenant, Labels: j.Labels,
-			Index: a.Index, Attempt: a.Attempt, State: a.State})
-	} else if a.Finished() {
-		c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventAttemptFinished, JobID: j.ID, Tenant: j.Tenant, Labels: j.Labels,
-			Index: a.Index, Attempt: a.Attempt, State: a.State, Reason: a.Reason, Message: a.Error})
-	}
 	c.observer.Kick()
 	return nil
 }
@@ -309,13 +310,16 @@ func (c *Controller) writeStatus(ctx context.Context, j *jobs.Job, st jobs.Statu
 	if reflect.DeepEqual(cur, st) {
 		return nil
 	}
-	if err := c.store.UpdateStatus(ctx, j.ID, st); err != nil {
+	var events []jobs.Event
+	if st.Phase != j.Status.Phase {
+		events = append(events, jobs.Event{Time: c.now(), Type: jobs.EventPhaseChanged, JobID: j.ID, Tenant: j.Tenant, Labels: j.Labels,
+			Phase: st.Phase, Reason: st.Reason, Message: st.Message})
+	}
+	if err := c.store.UpdateStatus(ctx, j.ID, st, events...); err != nil {
 		return fmt.Errorf("writing status: %w", err)
 	}
 	if st.Phase != j.Status.Phase {
 		c.log.Info("job phase changed", "job", j.ID, "from", j.Status.Phase, "to", st.Phase, "reason", st.Reason)
-		c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventPhaseChanged, JobID: j.ID, Tenant: j.Tenant, Labels: j.Labels,
-			Phase: st.Phase, Reason: st.Reason, Message: st.Message})
 	}
 	j.Status.Phase, j.Status.StartedAt = st.Phase, st.StartedAt
 	c.hub.Notify(j.ID)

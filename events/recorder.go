@@ -60,9 +60,10 @@ func NewRecorder(store jobs.EventStore, log *slog.Logger) *Recorder {
 }
 
 // Record appends e to the store, stamped now if e.Time is zero, and then
-// wakes every reader waiting on Changed. It blocks for one store write. A
-// store failure is logged and the event is lost; Record never fails its
-// caller, whose own change is already stored.
+// announces it (Announce). It blocks for one store write. A store failure is
+// logged and the event is lost; Record never fails its caller, whose own
+// change is already stored. The events of a change are better stored with
+// it (jobs.Store) and only announced here.
 //
 // The write outlives ctx's cancellation (not its values), for up to
 // appendTimeout: the change the event tells about has been committed, and a
@@ -74,8 +75,8 @@ func (r *Recorder) Record(ctx context.Context, e jobs.Event) {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendTimeout)
 	defer cancel()
 	stored, err := r.store.AppendEvent(wctx, e)
-	r.mu.Lock()
 	if err != nil {
+		r.mu.Lock()
 		// The event may be stored all the same (a timeout after the
 		// commit): the tail can no longer tell that it is complete.
 		r.tail, r.pending = nil, map[int64]jobs.Event{}
@@ -84,7 +85,20 @@ func (r *Recorder) Record(ctx context.Context, e jobs.Event) {
 			slog.String("job", e.JobID), slog.String("type", string(e.Type)), slog.Any("err", err))
 		return
 	}
-	r.addToTail(stored)
+	r.Announce(ctx, []jobs.Event{stored})
+}
+
+// Announce takes events that are stored already (with their IDs) into the
+// tail and wakes every reader waiting on Changed. The store calls it after
+// committing a change with its events (sqlite.DB.OnEvents).
+func (r *Recorder) Announce(_ context.Context, stored []jobs.Event) {
+	if len(stored) == 0 {
+		return
+	}
+	r.mu.Lock()
+	for _, e := range stored {
+		r.addToTail(e)
+	}
 	ch := r.wake
 	r.wake = make(chan struct{})
 	r.mu.Unlock()

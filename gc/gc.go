@@ -34,7 +34,9 @@ type JobReader interface {
 // Expirer finds and deletes finished job records past their retention.
 type Expirer interface {
 	ExpiredJobs(ctx context.Context, now time.Time, maxAge time.Duration, keep, limit int) ([]string, error)
-	DeleteJob(ctx context.Context, id string) error
+	// DeleteJob deletes the job and stores its job.deleted event in the
+	// same transaction (jobs.Store).
+	DeleteJob(ctx context.Context, id string, events ...jobs.Event) error
 }
 
 // Collector removes orphaned managed services. Create it with New.
@@ -44,7 +46,6 @@ type Collector struct {
 	instance string
 	store    JobReader
 	expirer  Expirer
-	events   jobs.EventRecorder
 	maxAge   time.Duration
 	keep     int
 	log      *slog.Logger
@@ -75,8 +76,6 @@ type Config struct {
 	Expirer        Expirer
 	RetentionAge   time.Duration
 	RetentionCount int
-	// Events receives a job.deleted event per expired job.
-	Events jobs.EventRecorder
 	// Metrics counts what was removed; nil records nothing.
 	Metrics *metrics.Metrics
 }
@@ -98,12 +97,8 @@ func New(cfg Config) *Collector {
 	if cfg.Instance == "" {
 		panic("gc: Config.Instance is empty")
 	}
-	if cfg.Events == nil {
-		cfg.Events = jobs.NopRecorder{}
-	}
 	return &Collector{metrics: cfg.Metrics, engine: cfg.Engine, instance: cfg.Instance, store: cfg.Store, log: cfg.Logger, now: cfg.Now,
-		grace: cfg.Grace, interval: cfg.Interval, expirer: cfg.Expirer, maxAge: cfg.RetentionAge, keep: cfg.RetentionCount,
-		events: cfg.Events}
+		grace: cfg.Grace, interval: cfg.Interval, expirer: cfg.Expirer, maxAge: cfg.RetentionAge, keep: cfg.RetentionCount}
 }
 
 // Run collects every interval until ctx ends.
@@ -198,12 +193,12 @@ func (c *Collector) Expire(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for i, id := range ids {
-		if err := c.expirer.DeleteJob(ctx, id); err != nil {
+		expired := jobs.Event{Time: c.now(), Type: jobs.EventJobDeleted, JobID: id, Reason: "Expired"}
+		if err := c.expirer.DeleteJob(ctx, id, expired); err != nil {
 			return i, fmt.Errorf("deleting expired job %s: %w", id, err)
 		}
 		c.log.Info("expired job deleted", "job", id)
 		c.metrics.JobExpired()
-		c.events.Record(ctx, jobs.Event{Time: c.now(), Type: jobs.EventJobDeleted, JobID: id, Reason: "Expired"})
 	}
 	return len(ids), nil
 }

@@ -86,8 +86,13 @@ type LogChunk struct {
 //
 // Jobs with DeleteRequested set are invisible to GetJob and ListJobs; only
 // GetJobForSync and UnfinishedJobIDs still see them.
+//
+// The events of the events stream are stored with the change they tell
+// about, in its transaction: a crash keeps both or neither, so a client that
+// resumes the stream misses no change that was stored.
 type Store interface {
-	// CreateJob inserts a new job; ECONFLICT if its ID exists. A job with
+	// CreateJob inserts a new job and, in the same transaction, its
+	// job.created event; ECONFLICT if its ID exists. A job with
 	// a ParentID is a child job: in the same transaction the store checks
 	// that the parent exists, is not finished nor cancelled (ECONFLICT),
 	// and has created fewer than its ChildJobs.MaxChildren children
@@ -105,8 +110,9 @@ type Store interface {
 	// first page was read.
 	ListJobs(ctx context.Context, f Filter) (Page, error)
 	// UpdateStatus replaces the job's status, except its attempts, which
-	// are written with PutAttempt.
-	UpdateStatus(ctx context.Context, id string, s Status) error
+	// are written with PutAttempt, and stores events (such as
+	// job.phase) in the same transaction.
+	UpdateStatus(ctx context.Context, id string, s Status, events ...Event) error
 	// PatchSpec changes the mutable parts of a job's spec and returns the
 	// job as it is now; ENOTFOUND if unknown or being deleted, ECONFLICT
 	// if it is terminal.
@@ -116,17 +122,20 @@ type Store interface {
 	// children...), in one transaction, and returns the job as it is now;
 	// ENOTFOUND if unknown or already being deleted.
 	RequestCancel(ctx context.Context, id string, del bool) (*Job, error)
-	// DeleteJob removes the job, its attempts and its logs. Deleting a
-	// missing job is not an error.
-	DeleteJob(ctx context.Context, id string) error
+	// DeleteJob removes the job, its attempts and its logs, and stores
+	// events (job.deleted) in the same transaction. Deleting a missing job
+	// is not an error, and stores no event.
+	DeleteJob(ctx context.Context, id string, events ...Event) error
 	// UnfinishedJobIDs returns the IDs of the jobs the controller still has
 	// work on: not terminal, being deleted, or with a service not removed;
 	// oldest first.
 	UnfinishedJobIDs(ctx context.Context) ([]string, error)
 
-	// PutAttempt inserts or replaces the attempt (job, index, attempt);
-	// ENOTFOUND if the job is unknown. It works on jobs being deleted.
-	PutAttempt(ctx context.Context, jobID string, a Attempt) error
+	// PutAttempt inserts or replaces the attempt (job, index, attempt),
+	// and stores events (attempt.started, attempt.finished) in the same
+	// transaction; ENOTFOUND if the job is unknown. It works on jobs being
+	// deleted.
+	PutAttempt(ctx context.Context, jobID string, a Attempt, events ...Event) error
 
 	// DeleteLogs removes the stored output of one attempt, so that a
 	// capture interrupted by a crash can start over.

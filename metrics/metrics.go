@@ -120,30 +120,27 @@ func result(err error) string {
 	return "ok"
 }
 
-// Recorder returns an EventRecorder that counts events and passes them on
-// to next.
-func (m *Metrics) Recorder(next jobs.EventRecorder) jobs.EventRecorder {
-	if next == nil {
-		next = jobs.NopRecorder{}
+// CountEvents returns an announcer of stored events (sqlite.DB.OnEvents)
+// that counts them and passes them on to next (nil: to nothing).
+func (m *Metrics) CountEvents(next func(context.Context, []jobs.Event)) func(context.Context, []jobs.Event) {
+	return func(ctx context.Context, events []jobs.Event) {
+		if m != nil {
+			for _, e := range events {
+				m.count(e)
+			}
+		}
+		if next != nil {
+			next(ctx, events)
+		}
 	}
-	if m == nil {
-		return next
-	}
-	return countingRecorder{m: m, next: next}
 }
 
-type countingRecorder struct {
-	m    *Metrics
-	next jobs.EventRecorder
-}
-
-func (r countingRecorder) Record(ctx context.Context, e jobs.Event) {
-	r.m.events.WithLabelValues(string(e.Type)).Inc()
+func (m *Metrics) count(e jobs.Event) {
+	m.events.WithLabelValues(string(e.Type)).Inc()
 	switch e.Type {
 	case jobs.EventAttemptFinished:
-		r.m.attemptsFinished.WithLabelValues(string(e.State), e.Reason).Inc()
+		m.attemptsFinished.WithLabelValues(string(e.State), e.Reason).Inc()
 	case jobs.EventPhaseChanged:
-		r.m.phases.WithLabelValues(string(e.Phase), e.Reason).Inc()
+		m.phases.WithLabelValues(string(e.Phase), e.Reason).Inc()
 	}
-	r.next.Record(ctx, e)
 }

@@ -15,15 +15,15 @@ import (
 
 type sink struct{ got []jobs.Event }
 
-func (s *sink) Record(_ context.Context, e jobs.Event) { s.got = append(s.got, e) }
+func (s *sink) announce(_ context.Context, events []jobs.Event) { s.got = append(s.got, events...) }
 
-func TestRecorderCountsAndPassesOn(t *testing.T) {
+func TestCountEventsCountsAndPassesOn(t *testing.T) {
 	m := New()
 	next := &sink{}
-	r := m.Recorder(next)
-	r.Record(t.Context(), jobs.Event{Type: jobs.EventAttemptFinished, State: jobs.AttemptFailed, Reason: jobs.AttemptReasonFailed})
-	r.Record(t.Context(), jobs.Event{Type: jobs.EventAttemptFinished, State: jobs.AttemptFailed, Reason: jobs.AttemptReasonFailed})
-	r.Record(t.Context(), jobs.Event{Type: jobs.EventPhaseChanged, Phase: jobs.PhaseSucceeded, Reason: jobs.ReasonCompleted})
+	announce := m.CountEvents(next.announce)
+	failed := jobs.Event{Type: jobs.EventAttemptFinished, State: jobs.AttemptFailed, Reason: jobs.AttemptReasonFailed}
+	announce(t.Context(), []jobs.Event{failed, failed})
+	announce(t.Context(), []jobs.Event{{Type: jobs.EventPhaseChanged, Phase: jobs.PhaseSucceeded, Reason: jobs.ReasonCompleted}})
 	if len(next.got) != 3 {
 		t.Fatalf("passed on %d events, want 3", len(next.got))
 	}
@@ -45,7 +45,7 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.ServiceCollected("orphan")
 	m.JobExpired()
 	next := &sink{}
-	m.Recorder(next).Record(t.Context(), jobs.Event{Type: jobs.EventJobCreated})
+	m.CountEvents(next.announce)(t.Context(), []jobs.Event{{Type: jobs.EventJobCreated}})
 	if len(next.got) != 1 {
 		t.Errorf("nil metrics must still pass events on")
 	}

@@ -63,6 +63,8 @@ type DB struct {
 	w *sql.DB
 	// r is the reader pool, read-only connections.
 	r *sql.DB
+	// onEvents receives the events committed with a change (OnEvents).
+	onEvents func(context.Context, []jobs.Event)
 }
 
 // Open opens the database file at path, creating it (mode 0600) if it does

@@ -36,8 +36,50 @@ type eventRecord struct {
 // AppendEvent stores e with the next event ID, durably, and returns it with
 // that ID, its time in UTC and its tenant. An event without a tenant gets
 // its job's (see jobs.EventStore). It returns EINVALID for an event without
-// a type.
+// a type. Unlike the events that come with a change (CreateJob,
+// UpdateStatus, PutAttempt, DeleteJob), it is not announced to OnEvents:
+// its caller has it.
 func (db *DB) AppendEvent(ctx context.Context, e jobs.Event) (jobs.Event, error) {
+	// One statement in its own transaction on the one writer connection:
+	// IDs are assigned and committed in the same order, which is what lets
+	// readers trust that no smaller ID appears later.
+	return insertEvent(ctx, db.w, e)
+}
+
+// OnEvents sets fn to receive the events stored with the changes they tell
+// about, once their transaction is committed, in ID order within a call
+// (calls may overlap). Set it before the store is used; events.Recorder
+// takes them into its tail and wakes its readers.
+func (db *DB) OnEvents(fn func(context.Context, []jobs.Event)) { db.onEvents = fn }
+
+// announce hands committed events to the OnEvents function.
+func (db *DB) announce(ctx context.Context, stored []jobs.Event) {
+	if len(stored) > 0 && db.onEvents != nil {
+		db.onEvents(ctx, stored)
+	}
+}
+
+// rowQuerier is what insertEvent needs of a *sql.DB or a *sql.Tx.
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// insertEvents stores events with q, in order, and returns them as stored.
+func insertEvents(ctx context.Context, q rowQuerier, events []jobs.Event) ([]jobs.Event, error) {
+	var stored []jobs.Event
+	for _, e := range events {
+		s, err := insertEvent(ctx, q, e)
+		if err != nil {
+			return nil, err
+		}
+		stored = append(stored, s)
+	}
+	return stored, nil
+}
+
+// insertEvent stores e with the next event ID and returns it with that ID,
+// its time in UTC (now when unset) and its tenant.
+func insertEvent(ctx context.Context, q rowQuerier, e jobs.Event) (jobs.Event, error) {
 	if e.Type == "" {
 		return jobs.Event{}, jobs.Errorf(jobs.EINVALID, "type: is required")
 	}
@@ -54,14 +96,13 @@ func (db *DB) AppendEvent(ctx context.Context, e jobs.Event) (jobs.Event, error)
 	if err != nil {
 		return jobs.Event{}, fmt.Errorf("encoding event of job %q: %w", e.JobID, err)
 	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
 	e.Time = e.Time.UTC()
-	// One statement in its own transaction on the one writer connection:
-	// IDs are assigned and committed in the same order, which is what lets
-	// readers trust that no smaller ID appears later.
 	// An event without a tenant takes its job's: from the job, or from
-	// the job's earlier events once the job is deleted (job.deleted is
-	// recorded after the delete).
-	err = db.w.QueryRowContext(ctx, `INSERT INTO events (time, type, job_id, tenant, record) VALUES (?, ?, ?,
+	// the job's earlier events once the job is deleted.
+	err = q.QueryRowContext(ctx, `INSERT INTO events (time, type, job_id, tenant, record) VALUES (?, ?, ?,
 		coalesce(nullif(?, ''),
 			(SELECT tenant FROM jobs WHERE id = ?),
 			(SELECT tenant FROM events WHERE job_id = ? AND tenant != '' ORDER BY id DESC LIMIT 1),

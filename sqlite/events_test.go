@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -220,5 +221,78 @@ func TestEventsBecomeVisibleInOrder(t *testing.T) {
 	}
 	if after != writers*each {
 		t.Errorf("read up to %d, want %d", after, writers*each)
+	}
+}
+
+// The events of a change are stored in its transaction and announced once
+// it is committed: both or neither.
+func TestEventsAreStoredWithTheirChange(t *testing.T) {
+	db := openTest(t)
+	var announced []jobs.Event
+	db.OnEvents(func(_ context.Context, es []jobs.Event) { announced = append(announced, es...) })
+	types := func(es []jobs.Event) []string {
+		var out []string
+		for _, e := range es {
+			out = append(out, fmt.Sprintf("%d %s %s %s", e.ID, e.Type, e.JobID, e.Tenant))
+		}
+		return out
+	}
+	job := newJob("j")
+	job.Tenant = "a"
+	create(t, db, job)
+	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	running := jobs.Status{Phase: jobs.PhaseRunning}
+	if err := db.UpdateStatus(t.Context(), "j", running, jobs.Event{Time: now, Type: jobs.EventPhaseChanged, JobID: "j", Phase: jobs.PhaseRunning}); err != nil {
+		t.Fatal(err)
+	}
+	a := jobs.Attempt{Index: 0, Attempt: 0, State: jobs.AttemptCreating, ServiceID: "s1"}
+	if err := db.PutAttempt(t.Context(), "j", a, jobs.Event{Time: now, Type: jobs.EventAttemptStarted, JobID: "j"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A change that fails stores no event; an event that fails undoes its
+	// change.
+	if err := db.UpdateStatus(t.Context(), "ghost", running, jobs.Event{Time: now, Type: jobs.EventPhaseChanged, JobID: "ghost"}); jobs.ErrorCode(err) != jobs.ENOTFOUND {
+		t.Errorf("status of an unknown job: %v, want ENOTFOUND", err)
+	}
+	if err := db.PutAttempt(t.Context(), "ghost", a, jobs.Event{Time: now, Type: jobs.EventAttemptStarted, JobID: "ghost"}); jobs.ErrorCode(err) != jobs.ENOTFOUND {
+		t.Errorf("attempt of an unknown job: %v, want ENOTFOUND", err)
+	}
+	if err := db.UpdateStatus(t.Context(), "j", jobs.Status{Phase: jobs.PhaseFailed}, jobs.Event{Time: now, JobID: "j"}); jobs.ErrorCode(err) != jobs.EINVALID {
+		t.Errorf("an event without a type: %v, want EINVALID", err)
+	}
+	if got, err := db.GetJob(t.Context(), "j"); err != nil || got.Status.Phase != jobs.PhaseRunning {
+		t.Errorf("the change of a refused event was kept: %+v, %v", got, err)
+	}
+	if err := db.DeleteJob(t.Context(), "ghost", jobs.Event{Time: now, Type: jobs.EventJobDeleted, JobID: "ghost"}); err != nil {
+		t.Errorf("deleting an unknown job: %v", err)
+	}
+	// The job's tenant, from its row: the event is stored before the row
+	// goes, in the same transaction.
+	if err := db.DeleteJob(t.Context(), "j", jobs.Event{Time: now, Type: jobs.EventJobDeleted, JobID: "j", Reason: "Expired"}); err != nil {
+		t.Fatal(err)
+	}
+
+	want := []string{"1 job.created j a", "2 job.phase j a", "3 attempt.started j a", "4 job.deleted j a"}
+	if diff := cmp.Diff(want, types(readEvents(t, db, 0, 10))); diff != "" {
+		t.Errorf("stored (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, types(announced)); diff != "" {
+		t.Errorf("announced (-want +got):\n%s", diff)
+	}
+}
+
+func TestIdempotentReplayStoresNoEvent(t *testing.T) {
+	db := openTest(t)
+	var announced int
+	db.OnEvents(func(_ context.Context, es []jobs.Event) { announced += len(es) })
+	k := jobs.IdempotencyKey{Key: "k", RequestHash: "h", NotBefore: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for range 2 {
+		if _, _, err := db.CreateJobIdempotent(t.Context(), newJob("j"), k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if es := readEvents(t, db, 0, 10); len(es) != 1 || es[0].Type != jobs.EventJobCreated || announced != 1 {
+		t.Errorf("events after a create and its replay: %+v (announced %d), want one job.created", es, announced)
 	}
 }

@@ -48,13 +48,16 @@ func (db *DB) CreateJobIdempotent(ctx context.Context, j *jobs.Job, k jobs.Idemp
 	if err != nil {
 		return nil, false, fmt.Errorf("encoding snapshot of job %q: %w", j.ID, err)
 	}
-	var existing *jobs.Job
+	var (
+		existing *jobs.Job
+		stored   []jobs.Event
+	)
 	err = db.write(ctx, func(tx *sql.Tx) error {
 		var err error
 		if existing, err = lookupKey(ctx, tx, k); existing != nil || err != nil {
 			return err
 		}
-		if err := insertJob(ctx, tx, j, enc); err != nil {
+		if stored, err = insertJobAndEvent(ctx, tx, j, enc); err != nil {
 			return err
 		}
 		// An expired row of the same key is replaced.
@@ -70,6 +73,7 @@ func (db *DB) CreateJobIdempotent(ctx context.Context, j *jobs.Job, k jobs.Idemp
 	if err != nil {
 		return nil, false, err
 	}
+	db.announce(ctx, stored)
 	return existing, existing == nil, nil
 }
 

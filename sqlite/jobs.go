@@ -28,18 +28,36 @@ func notFound(id string) error {
 }
 
 // CreateJob inserts j with its labels and the attempts in j.Status.Attempts,
-// in one transaction. An empty j.Status.Phase is stored as Pending; j is not
-// modified. The jobs stored before tenants existed read as tenant "default"
-// (auth.DefaultTenant). It returns ECONFLICT if a job with j.ID exists (even one being
-// deleted), and EINVALID if j.ID is empty or the phase is unknown.
+// and its job.created event, in one transaction. An empty j.Status.Phase is
+// stored as Pending; j is not modified. The jobs stored before tenants
+// existed read as tenant "default" (auth.DefaultTenant). It returns
+// ECONFLICT if a job with j.ID exists (even one being deleted), and
+// EINVALID if j.ID is empty or the phase is unknown.
 func (db *DB) CreateJob(ctx context.Context, j *jobs.Job) error {
 	enc, err := encodeJob(j)
 	if err != nil {
 		return err
 	}
-	return db.write(ctx, func(tx *sql.Tx) error {
-		return insertJob(ctx, tx, j, enc)
+	var stored []jobs.Event
+	err = db.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		stored, err = insertJobAndEvent(ctx, tx, j, enc)
+		return err
 	})
+	if err != nil {
+		return err
+	}
+	db.announce(ctx, stored)
+	return nil
+}
+
+// insertJobAndEvent inserts j and its job.created event in tx.
+func insertJobAndEvent(ctx context.Context, tx *sql.Tx, j *jobs.Job, enc encodedJob) ([]jobs.Event, error) {
+	if err := insertJob(ctx, tx, j, enc); err != nil {
+		return nil, err
+	}
+	return insertEvents(ctx, tx, []jobs.Event{{Time: j.CreatedAt, Type: jobs.EventJobCreated, JobID: j.ID,
+		Tenant: j.Tenant, Labels: j.Labels, Phase: enc.phase}})
 }
 
 // encodedJob holds the documents of a job, encoded before its transaction.
@@ -547,7 +565,7 @@ func decodeCursor(cursor string, order jobs.Order) (int64, error) {
 // the attempts (s.Attempts is ignored; see PutAttempt) and the cancel and
 // delete flags alone. It returns ENOTFOUND if the job does not exist (a job
 // being deleted is updated) and EINVALID for an unknown phase.
-func (db *DB) UpdateStatus(ctx context.Context, id string, s jobs.Status) error {
+func (db *DB) UpdateStatus(ctx context.Context, id string, s jobs.Status, events ...jobs.Event) error {
 	if !s.Phase.Valid() {
 		return jobs.Errorf(jobs.EINVALID, "status.phase: unknown phase %q", s.Phase)
 	}
@@ -555,14 +573,50 @@ func (db *DB) UpdateStatus(ctx context.Context, id string, s jobs.Status) error 
 	if err != nil {
 		return fmt.Errorf("encoding status of job %q: %w", id, err)
 	}
-	res, err := db.w.ExecContext(ctx, `UPDATE jobs SET phase = ?, terminal = ?, status = ? WHERE id = ?`,
-		string(s.Phase), s.Phase.Terminal(), status, id)
-	if err != nil {
-		return fmt.Errorf("updating status of job %q: %w", id, err)
+	return db.writeWithEvents(ctx, events, func(w execer) error {
+		res, err := w.ExecContext(ctx, `UPDATE jobs SET phase = ?, terminal = ?, status = ? WHERE id = ?`,
+			string(s.Phase), s.Phase.Terminal(), status, id)
+		if err != nil {
+			return fmt.Errorf("updating status of job %q: %w", id, err)
+		}
+		return oneRow(res, id)
+	})
+}
+
+// execer is what a change needs of a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// writeWithEvents runs change, and stores events in the same transaction
+// after it; once committed, the events are announced (OnEvents). Without
+// events, change runs alone on the writer: one statement needs no
+// transaction of its own.
+func (db *DB) writeWithEvents(ctx context.Context, events []jobs.Event, change func(execer) error) error {
+	if len(events) == 0 {
+		return change(db.w)
 	}
+	var stored []jobs.Event
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		if err := change(tx); err != nil {
+			return err
+		}
+		var err error
+		stored, err = insertEvents(ctx, tx, events)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	db.announce(ctx, stored)
+	return nil
+}
+
+// oneRow returns ENOTFOUND for job id unless res changed a row.
+func oneRow(res sql.Result, id string) error {
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("updating status of job %q: %w", id, err)
+		return fmt.Errorf("writing job %q: %w", id, err)
 	}
 	if n == 0 {
 		return notFound(id)
@@ -660,12 +714,32 @@ func (db *DB) DescendantIDs(ctx context.Context, id string) ([]string, error) {
 }
 
 // DeleteJob removes the job with its labels, attempts and logs in one
-// transaction. Deleting a job that does not exist is not an error.
-func (db *DB) DeleteJob(ctx context.Context, id string) error {
-	// ON DELETE CASCADE removes the rows of the other tables.
-	if _, err := db.w.ExecContext(ctx, `DELETE FROM jobs WHERE id = ?`, id); err != nil {
-		return fmt.Errorf("deleting job %q: %w", id, err)
+// transaction, with events (such as job.deleted) that are stored only when
+// the job existed; their tenant is the job's when they name none. Deleting
+// a job that does not exist is not an error.
+func (db *DB) DeleteJob(ctx context.Context, id string, events ...jobs.Event) error {
+	var stored []jobs.Event
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		// The events first, while the job's row gives them its tenant; a
+		// job that is not there rolls them back.
+		var err error
+		if stored, err = insertEvents(ctx, tx, events); err != nil {
+			return err
+		}
+		// ON DELETE CASCADE removes the rows of the other tables.
+		res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE id = ?`, id)
+		if err != nil {
+			return fmt.Errorf("deleting job %q: %w", id, err)
+		}
+		return oneRow(res, id)
+	})
+	switch {
+	case jobs.ErrorCode(err) == jobs.ENOTFOUND:
+		return nil
+	case err != nil:
+		return err
 	}
+	db.announce(ctx, stored)
 	return nil
 }
 
@@ -691,27 +765,22 @@ func (db *DB) UnfinishedJobIDs(ctx context.Context) ([]string, error) {
 // PutAttempt inserts the attempt (jobID, a.Index, a.Attempt) or replaces all
 // its fields. Times are stored in UTC with nanoseconds. It returns ENOTFOUND
 // if the job does not exist; a job being deleted still takes attempts.
-func (db *DB) PutAttempt(ctx context.Context, jobID string, a jobs.Attempt) error {
+func (db *DB) PutAttempt(ctx context.Context, jobID string, a jobs.Attempt, events ...jobs.Event) error {
 	record, err := encodeAttempt(a)
 	if err != nil {
 		return fmt.Errorf("encoding attempt %d/%d of job %q: %w", a.Index, a.Attempt, jobID, err)
 	}
-	// The SELECT needs its WHERE for SQLite to parse ON CONFLICT as an
-	// upsert clause.
-	res, err := db.w.ExecContext(ctx, `
-		INSERT INTO attempts (job_seq, idx, attempt, removed, record)
-		SELECT seq, ?, ?, ?, ? FROM jobs WHERE id = ?
-		ON CONFLICT (job_seq, idx, attempt) DO UPDATE SET removed = excluded.removed, record = excluded.record`,
-		a.Index, a.Attempt, a.Removed, record, jobID)
-	if err != nil {
-		return fmt.Errorf("writing attempt %d/%d of job %q: %w", a.Index, a.Attempt, jobID, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("writing attempt %d/%d of job %q: %w", a.Index, a.Attempt, jobID, err)
-	}
-	if n == 0 {
-		return notFound(jobID)
-	}
-	return nil
+	return db.writeWithEvents(ctx, events, func(w execer) error {
+		// The SELECT needs its WHERE for SQLite to parse ON CONFLICT as an
+		// upsert clause.
+		res, err := w.ExecContext(ctx, `
+			INSERT INTO attempts (job_seq, idx, attempt, removed, record)
+			SELECT seq, ?, ?, ?, ? FROM jobs WHERE id = ?
+			ON CONFLICT (job_seq, idx, attempt) DO UPDATE SET removed = excluded.removed, record = excluded.record`,
+			a.Index, a.Attempt, a.Removed, record, jobID)
+		if err != nil {
+			return fmt.Errorf("writing attempt %d/%d of job %q: %w", a.Index, a.Attempt, jobID, err)
+		}
+		return oneRow(res, jobID)
+	})
 }

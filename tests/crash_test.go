@@ -138,6 +138,7 @@ func TestServerKilledMidJob(t *testing.T) {
 			if got := logs(t, s, j.ID, client.LogOptions{}); got != tt.want {
 				t.Errorf("output = %q, want %q", got, tt.want)
 			}
+			assertEventsTellTheJob(t, s, j)
 			// Let the event stream catch up before counting.
 			time.Sleep(500 * time.Millisecond)
 			counts := created.of(j.ID)
@@ -186,5 +187,46 @@ func TestBadInputIsRefusedAndServerKeepsServing(t *testing.T) {
 	}
 	if err := shared.client.Ready(testCtx(t, 5*time.Second)); err != nil {
 		t.Errorf("server not ready after bad input: %v", err)
+	}
+}
+
+// assertEventsTellTheJob replays the events of finished job j from the
+// start: whatever the crashes, each change is stored with its event, so the
+// stream tells the whole story: job.created, then attempt.started and
+// attempt.finished of every attempt, and the final phase last.
+func assertEventsTellTheJob(t *testing.T, s *server, j *types.Job) {
+	t.Helper()
+	ctx := testCtx(t, 30*time.Second)
+	since := int64(0)
+	st := openEvents(t, ctx, s, client.EventsOptions{Since: &since, JobID: j.ID})
+	got, err := readEventsUntil(st, "the final phase", func(e types.Event) bool {
+		return e.Type == types.EventPhaseChanged && types.TerminalPhase(e.Phase)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Type != types.EventJobCreated {
+		t.Errorf("first event %s, want job.created; got %s", got[0].Type, describe(got))
+	}
+	if last := got[len(got)-1]; last.Phase != j.Status.Phase {
+		t.Errorf("final phase event %s, want %s", last.Phase, j.Status.Phase)
+	}
+	for _, a := range j.Status.Attempts {
+		var started, finished int
+		for _, e := range got {
+			if e.Index == nil || e.Attempt == nil || *e.Index != a.Index || *e.Attempt != a.Attempt {
+				continue
+			}
+			switch e.Type {
+			case types.EventAttemptStarted:
+				started++
+			case types.EventAttemptFinished:
+				finished++
+			}
+		}
+		if started != 1 || finished != 1 {
+			t.Errorf("attempt %d/%d: %d attempt.started and %d attempt.finished events, want one each; got %s",
+				a.Index, a.Attempt, started, finished, describe(got))
+		}
 	}
 }

@@ -234,14 +234,17 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	// into it, and the API serves it.
 	eventLog := events.NewRecorder(store, log)
 	met := metrics.New()
+	// The store stores each event with its change; once committed, it is
+	// counted and announced to the stream's readers.
+	store.OnEvents(met.CountEvents(eventLog.Announce))
 	ctrl := controller.NewController(controller.Config{
 		Engine: engine, Instance: instance, Store: store, Hub: hub, Logger: log,
 		PollFast: o.pollFast, PollSlow: o.pollSlow, Resync: o.resync, MaxLogBytes: o.maxLogBytes,
-		NodeLostGrace: o.nodeLost, Events: met.Recorder(eventLog), Metrics: met,
+		NodeLostGrace: o.nodeLost, Metrics: met,
 		TenantLimit: func(tenant string) int { return policies.Policy().ActiveAttemptLimit(tenant) }, Tenants: store, JobAPI: jobAPI.api,
 	})
 	collector := gc.New(gc.Config{Engine: engine, Instance: instance, Store: store, Logger: log, Grace: o.orphanGrace, Interval: o.gcInterval,
-		Expirer: store, RetentionAge: o.retainAge, RetentionCount: o.retainCount, Events: eventLog, Metrics: met})
+		Expirer: store, RetentionAge: o.retainAge, RetentionCount: o.retainCount, Metrics: met})
 	onPolicyChange = ctrl.WakeQueued
 	pruner := gc.NewPruner(gc.PrunerConfig{Store: store, Events: o.eventRet, Logger: log})
 	// /metrics on the API listener, unless it has a listener of its own.
