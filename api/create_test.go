@@ -328,7 +328,7 @@ func TestCreateJobBadInput(t *testing.T) {
 		{"unknown field in limits", `{"image":"busybox","resources":{"limits":{"memory":5}}}`, "", 400, types.CodeInvalid,
 			[]string{`resources.limits: unknown field "memory"; did you mean "memoryBytes"?`}},
 		{"missing image", `{"name":"x"}`, "", 400, types.CodeInvalid, []string{"image: is required"}},
-		{"null body", `null`, "", 400, types.CodeInvalid, []string{"image: is required"}},
+		{"null body", `null`, "", 400, types.CodeInvalid, []string{"must be a JSON object, got null"}},
 		{"image of wrong type", `{"image":5}`, "", 400, types.CodeInvalid, []string{"image: must be a string, got number"}},
 		{"backoffLimit of wrong type", `{"image":"busybox","backoffLimit":"3"}`, "", 400, types.CodeInvalid, []string{"backoffLimit: must be an integer", "got string"}},
 		{"backoffLimit fractional", `{"image":"busybox","backoffLimit":1.5}`, "", 400, types.CodeInvalid, []string{"backoffLimit: must be an integer", "got number 1.5"}},

@@ -88,6 +88,10 @@ func decodeJSON(body io.Reader, v any) error {
 	if err != nil {
 		return decodeError(err, int64(len(raw)))
 	}
+	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		// Decoding null into a struct is no error, and changes nothing.
+		return jobs.Errorf(jobs.EINVALID, "request body: must be a JSON object, got null")
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -69,6 +69,7 @@ func TestPolicyRoutes(t *testing.T) {
 		{"a relative bind prefix", testAdminToken, "PUT", "/v1/policy", `{"defaults":{"allowedBindPrefixes":["srv"]}}`, 400, types.CodeInvalid, []string{"absolute"}},
 		{"a malformed tenant name", testAdminToken, "PUT", "/v1/policy", `{"tenants":{"Team A":{}}}`, 400, types.CodeInvalid, []string{"tenants.Team A"}},
 		{"not JSON", testAdminToken, "PUT", "/v1/policy", `defaults: {}`, 400, types.CodeInvalid, []string{"malformed JSON"}},
+		{"a null document", testAdminToken, "PUT", "/v1/policy", `null`, 400, types.CodeInvalid, []string{"got null"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			wantError(t, e.as(tt.tok, tt.method, tt.path, tt.body), tt.status, tt.code, tt.msg...)

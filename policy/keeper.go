@@ -143,13 +143,15 @@ func (k *Keeper) Reload() (State, error) {
 	if k.cfg.File == "" {
 		return k.State(), nil
 	}
+	// Read under the lock, so that of two reloads the later read is the
+	// one in force.
+	k.mu.Lock()
 	p, err := Load(k.cfg.File)
 	if err != nil {
+		k.mu.Unlock()
 		return k.State(), err
 	}
-	st := State{Policy: p, Source: SourceFile, File: k.cfg.File, Since: k.cfg.Now()}
-	k.mu.Lock()
-	k.install(st)
+	k.install(State{Policy: p, Source: SourceFile, File: k.cfg.File, Since: k.cfg.Now()})
 	k.mu.Unlock()
 	k.changed()
 	return k.State(), nil

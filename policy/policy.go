@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -184,7 +185,8 @@ func Load(path string) (*Policy, error) {
 }
 
 // Parse reads a policy document, YAML or JSON (YAML is a superset of JSON),
-// strictly.
+// strictly. An empty document (or only comments, or null) is an error, not
+// the built-in defaults: it is more likely a file cut short than a wish.
 func Parse(doc []byte) (*Policy, error) {
 	// Through JSON, so that field names, types and unknown fields are
 	// checked by one strict decoder whatever the syntax.
@@ -193,7 +195,9 @@ func Parse(doc []byte) (*Policy, error) {
 		return nil, fmt.Errorf("parsing: %w", err)
 	}
 	if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
-		js = []byte("{}")
+		// An empty file, or one cut short while it was written, would
+		// otherwise put the loosest policy in force.
+		return nil, errors.New("the document is empty; a policy that keeps the built-in defaults is written `defaults: {}`")
 	}
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.DisallowUnknownFields()

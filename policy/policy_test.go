@@ -318,8 +318,17 @@ tenants:
 			t.Errorf("Parse(%q) succeeded", bad)
 		}
 	}
-	if _, err := Parse(nil); err != nil {
-		t.Errorf("an empty policy: %v", err)
+	// An empty document is more likely a file cut short than a wish for
+	// the loosest policy; an explicit one is taken.
+	for _, empty := range []string{"", "# only a comment\n", "null", "~"} {
+		if _, err := Parse([]byte(empty)); err == nil || !strings.Contains(err.Error(), "empty") {
+			t.Errorf("Parse(%q): %v, want an error saying it is empty", empty, err)
+		}
+	}
+	for _, explicit := range []string{"defaults: {}", "{}"} {
+		if _, err := Parse([]byte(explicit)); err != nil {
+			t.Errorf("Parse(%q): %v", explicit, err)
+		}
 	}
 }
 

@@ -74,9 +74,15 @@ func (db *DB) PolicyDocument(ctx context.Context) (doc []byte, setAt time.Time, 
 			(SELECT value FROM meta WHERE key = 'policy'),
 			(SELECT value FROM meta WHERE key = 'policy_set_at')`).Scan(&text, &at)
 	})
-	if err == nil && text.Valid && at.Valid {
+	switch {
+	case err != nil:
+	case text.Valid && at.Valid:
 		doc, ok = []byte(text.String), true
 		setAt, err = parseTime(at.String)
+	case text.Valid || at.Valid:
+		// Both are written together: one alone is a damaged store, which
+		// must not read as "no policy" (the looser defaults).
+		err = errors.New("the stored policy is incomplete")
 	}
 	if err != nil {
 		return nil, time.Time{}, false, fmt.Errorf("reading the policy: %w", err)

@@ -101,6 +101,13 @@ func TestPolicyCommands(t *testing.T) {
 	if code, _, stderr := runEnv(t, env, "policy", "set", file); code != 1 || !strings.Contains(stderr, `unknown field "maxCpu"`) || !strings.Contains(stderr, "maxCpus") {
 		t.Errorf("set of a misspelt field: exit %d, %q", code, stderr)
 	}
+	// So is an empty one: a file cut short must not lift every rule.
+	if err := os.WriteFile(file, []byte("# nothing yet\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runEnv(t, env, "policy", "set", file); code != 1 || !strings.Contains(stderr, "the document is empty") {
+		t.Errorf("set of an empty file: exit %d, %q", code, stderr)
+	}
 	if _, out, _ := runEnv(t, env, "policy", "get"); !strings.Contains(out, "/srv/datasets") {
 		t.Errorf("a refused file changed the policy: %s", out)
 	}

@@ -204,7 +204,11 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 		return err
 	}
 	logPolicy(log, policies.State())
-	reloadPolicyOnHangup(ctx, log, policies)
+	if o.policyFile != "" {
+		if _, _, stored, err := store.PolicyDocument(ctx); err == nil && stored {
+			log.Warn("a policy set through the API is stored but ignored while --policy is given; it comes back if --policy is dropped", "file", o.policyFile)
+		}
+	}
 
 	engine, err := dockerclient.New(dockerclient.FromEnv)
 	if err != nil {
@@ -246,6 +250,8 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	collector := gc.New(gc.Config{Engine: engine, Instance: instance, Store: store, Logger: log, Grace: o.orphanGrace, Interval: o.gcInterval,
 		Expirer: store, RetentionAge: o.retainAge, RetentionCount: o.retainCount, Metrics: met})
 	onPolicyChange = ctrl.WakeQueued
+	// Only now: a reload's OnChange reads onPolicyChange.
+	reloadPolicyOnHangup(ctx, log, policies)
 	pruner := gc.NewPruner(gc.PrunerConfig{Store: store, Events: o.eventRet, Logger: log})
 	// /metrics on the API listener, unless it has a listener of its own.
 	apiMetrics := met.Handler()
