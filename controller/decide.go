@@ -20,6 +20,9 @@ type decision struct {
 	// Finish captures the output of attempts whose task ended, or that are
 	// being stopped, and records their outcome. Always before Remove.
 	Finish []finishAction
+	// Stop stops the tasks of attempts gracefully, keeping their output:
+	// their outcome is recorded once the task ended (stopSpec).
+	Stop []stopAction
 	// Remove removes the services of attempts whose outcome is recorded.
 	Remove []removeAction
 	// Record stores attempts whose observed state changed.
@@ -34,7 +37,7 @@ type decision struct {
 }
 
 func (d *decision) hasActions() bool {
-	return len(d.Finish)+len(d.Remove)+len(d.Record)+len(d.Create) > 0 || d.DeleteJob
+	return len(d.Finish)+len(d.Stop)+len(d.Remove)+len(d.Record)+len(d.Create) > 0 || d.DeleteJob
 }
 
 // finishAction records the end of an attempt. When Capture is set the
@@ -53,6 +56,19 @@ type finishAction struct {
 // captureRetryWindow is how long after a task ended a failing log capture
 // is retried before the outcome is recorded without logs.
 const captureRetryWindow = 5 * time.Minute
+
+// stopAction stops the task of an attempt's service and keeps its container:
+// the task gets Swarm's stop signal and grace period, and what it writes
+// until it exits is captured with the rest once it did.
+type stopAction struct {
+	ServiceID string
+	Why       stopReason
+}
+
+// stopWait is how long a task stopped with a stopAction may take to end (the
+// Swarm's grace period, 10 s, and time for the node to report) before its
+// attempt is finished without waiting more, and its service removed.
+const stopWait = 30 * time.Second
 
 // removeAction removes an attempt's service; the attempt is recorded with
 // Removed once the Engine confirmed.
@@ -148,6 +164,15 @@ func decideWithin(j *jobs.Job, observed []observedAttempt, takenAt, now time.Tim
 			}
 			continue
 		}
+		if t := o.Task; t != nil && t.terminal() && o.Stop != nil && t.State == swarm.TaskStateShutdown {
+			// Shut down by swarmjob's stop, its output kept to the end.
+			out := stopped(observe(a, o), *o.Stop, now)
+			if !t.Timestamp.IsZero() {
+				out.FinishedAt = ptr(t.Timestamp)
+			}
+			d.Finish = append(d.Finish, finishAction{Outcome: out, ServiceID: o.ServiceID, Capture: t.HasContainer, BestEffort: true})
+			continue
+		}
 		if t := o.Task; t != nil && t.terminal() {
 			// Logs of a task that ended long ago may never be readable
 			// (its node is gone): then the outcome is recorded without.
@@ -162,8 +187,25 @@ func decideWithin(j *jobs.Job, observed []observedAttempt, takenAt, now time.Tim
 			d.Finish = append(d.Finish, finishAction{Outcome: out, ServiceID: o.ServiceID, Capture: t.HasContainer, BestEffort: true})
 			continue
 		}
+		if o.Stop != nil {
+			// Stopped earlier: wait for the task to end, for a while.
+			if left := o.StopAt.Add(stopWait).Sub(now); left > 0 {
+				d.requeue(left)
+				continue
+			}
+			hasContainer := o.Task != nil && o.Task.HasContainer
+			d.Finish = append(d.Finish, finishAction{Outcome: stopped(observe(a, o), *o.Stop, now), ServiceID: o.ServiceID, Capture: hasContainer, BestEffort: true})
+			continue
+		}
 		if stopping {
 			hasContainer := o.Task != nil && o.Task.HasContainer
+			if hasContainer && !j.DeleteRequested {
+				// A running task is stopped and waited for, so that what
+				// it writes after the stop signal is kept. The output of
+				// a job being deleted is not worth the wait.
+				d.Stop = append(d.Stop, stopAction{ServiceID: o.ServiceID, Why: stop})
+				continue
+			}
 			d.Finish = append(d.Finish, finishAction{Outcome: stopped(observe(a, o), stop, now), ServiceID: o.ServiceID, Capture: hasContainer, BestEffort: true})
 			continue
 		}

@@ -64,6 +64,9 @@ func (w *world) sync(crash bool) {
 		for _, f := range d.Finish {
 			w.put(f.Outcome)
 		}
+		for _, st := range d.Stop {
+			w.stop(st)
+		}
 		for _, r := range d.Remove {
 			delete(w.svc, [2]int{r.Attempt.Index, r.Attempt.Attempt})
 			a := r.Attempt
@@ -130,6 +133,24 @@ func (w *world) create(a jobs.Attempt) {
 	w.put(a)
 }
 
+// stop marks the service as stopped, as stopSpec does; its task shuts
+// down at once or later (taskOutcome), or never within stopWait.
+func (w *world) stop(st stopAction) {
+	for _, o := range w.svc {
+		if o.ServiceID != st.ServiceID {
+			continue
+		}
+		if o.Stop != nil {
+			w.t.Fatalf("service %s stopped twice", o.Service)
+		}
+		why := st.Why
+		o.Stop, o.StopAt = &why, w.now
+		if rapid.Bool().Draw(w.t, "stopEndsAtOnce") {
+			o.Task.State, o.Task.Timestamp = swarm.TaskStateShutdown, w.now
+		}
+	}
+}
+
 func (w *world) setStatus(st jobs.Status) {
 	atts := w.job.Status.Attempts
 	if w.terminalPhase != "" && st.Phase != w.terminalPhase {
@@ -148,7 +169,9 @@ func (w *world) check() {
 	live := 0
 	perIndexSucceeded := map[int]int{}
 	for _, a := range j.Status.Attempts {
-		if !a.Finished() {
+		// An attempt being stopped is on its way out (Kubernetes counts
+		// such pods as terminating, not active).
+		if o, ok := w.svc[[2]int{a.Index, a.Attempt}]; !a.Finished() && !(ok && o.Stop != nil) {
 			live++
 		}
 		if a.State == jobs.AttemptSucceeded {

@@ -52,6 +52,12 @@ func obs(n int, state swarm.TaskState, exit *int, errText string) observedAttemp
 	return o
 }
 
+// stoppedAt is o after swarmjob stopped it (stopSpec) at at.
+func stoppedAt(o observedAttempt, reason string, at time.Time) observedAttempt {
+	o.Stop, o.StopAt = &stopReason{Reason: reason, Message: "stopped"}, at
+	return o
+}
+
 func TestDecide(t *testing.T) {
 	zero, three := 0, 3
 	tests := []struct {
@@ -282,13 +288,91 @@ func TestDecide(t *testing.T) {
 			},
 		},
 		{
-			name:     "deadline stops the running attempt and captures its output",
+			name:     "deadline stops the running attempt, keeping its container",
 			job:      newJob(func(j *jobs.Job) { j.Spec.ActiveDeadlineSeconds = 5 }, withAttempts(active(0, "running"))),
 			observed: []observedAttempt{obs(0, swarm.TaskStateRunning, nil, "")},
 			now:      at(5), takenAt: at(5),
 			check: func(t *testing.T, d decision) {
-				if len(d.Finish) != 1 || !d.Finish[0].Capture || d.Finish[0].Outcome.State != jobs.AttemptStopped {
-					t.Errorf("finish = %+v, want a stop with capture", d.Finish)
+				if len(d.Finish) != 0 || len(d.Stop) != 1 || d.Stop[0].ServiceID != "svc0" || d.Stop[0].Why.Reason != jobs.AttemptReasonJobFinished {
+					t.Errorf("finish = %+v, stop = %+v, want a stop of svc0 and nothing finished yet", d.Finish, d.Stop)
+				}
+			},
+		},
+		{
+			name:     "a stopped task that has not ended yet is waited for",
+			job:      newJob(withAttempts(active(0, "running")), func(j *jobs.Job) { j.CancelRequested = true }),
+			observed: []observedAttempt{stoppedAt(obs(0, swarm.TaskStateRunning, nil, ""), jobs.AttemptReasonCancelled, at(2))},
+			now:      at(5), takenAt: at(5),
+			check: func(t *testing.T, d decision) {
+				if d.hasActions() || d.RequeueAfter != stopWait-3*time.Second || d.Status.Phase.Terminal() {
+					t.Errorf("actions %+v, requeue %v, phase %s; want to wait until the stop's limit, the job not finished", d, d.RequeueAfter, d.Status.Phase)
+				}
+			},
+		},
+		{
+			name:     "a stopped task that ended: its output is captured, its outcome the stop's",
+			job:      newJob(withAttempts(active(0, "running")), func(j *jobs.Job) { j.CancelRequested = true }),
+			observed: []observedAttempt{stoppedAt(obs(0, swarm.TaskStateShutdown, nil, ""), jobs.AttemptReasonCancelled, at(2))},
+			now:      at(5), takenAt: at(5),
+			check: func(t *testing.T, d decision) {
+				if len(d.Finish) != 1 || !d.Finish[0].Capture || d.Finish[0].Outcome.State != jobs.AttemptStopped ||
+					d.Finish[0].Outcome.Reason != jobs.AttemptReasonCancelled || !d.Finish[0].Outcome.FinishedAt.Equal(at(0.5)) {
+					t.Errorf("finish = %+v, want the stop's outcome, when the task ended, with its output", d.Finish)
+				}
+			},
+		},
+		{
+			name:     "a stop outlives a resume: the task swarmjob shut down is recorded stopped, not evicted",
+			job:      newJob(withAttempts(active(0, "running"))),
+			observed: []observedAttempt{stoppedAt(obs(0, swarm.TaskStateShutdown, nil, ""), jobs.AttemptReasonSuspended, at(2))},
+			now:      at(5), takenAt: at(5),
+			check: func(t *testing.T, d decision) {
+				if len(d.Finish) != 1 || d.Finish[0].Outcome.Reason != jobs.AttemptReasonSuspended {
+					t.Errorf("finish = %+v, want the attempt stopped as suspended", d.Finish)
+				}
+			},
+		},
+		{
+			name:     "a stopped task that finished on its own keeps its own outcome",
+			job:      newJob(withAttempts(active(0, "running")), func(j *jobs.Job) { j.CancelRequested = true }),
+			observed: []observedAttempt{stoppedAt(obs(0, swarm.TaskStateComplete, &zero, ""), jobs.AttemptReasonCancelled, at(2))},
+			now:      at(5), takenAt: at(5),
+			check: func(t *testing.T, d decision) {
+				if len(d.Finish) != 1 || d.Finish[0].Outcome.State != jobs.AttemptSucceeded {
+					t.Errorf("finish = %+v, want the task's success", d.Finish)
+				}
+			},
+		},
+		{
+			name:     "a stopped task that does not end in time is finished without it",
+			job:      newJob(withAttempts(active(0, "running")), func(j *jobs.Job) { j.CancelRequested = true }),
+			observed: []observedAttempt{stoppedAt(obs(0, swarm.TaskStateRunning, nil, ""), jobs.AttemptReasonCancelled, at(2))},
+			now:      at(2).Add(stopWait), takenAt: at(2).Add(stopWait),
+			check: func(t *testing.T, d decision) {
+				if len(d.Finish) != 1 || !d.Finish[0].BestEffort || d.Finish[0].Outcome.Reason != jobs.AttemptReasonCancelled {
+					t.Errorf("finish = %+v, want a best-effort stop", d.Finish)
+				}
+			},
+		},
+		{
+			name:     "a job being deleted is not waited for",
+			job:      newJob(withAttempts(active(0, "running")), func(j *jobs.Job) { j.CancelRequested, j.DeleteRequested = true, true }),
+			observed: []observedAttempt{obs(0, swarm.TaskStateRunning, nil, "")},
+			now:      at(2), takenAt: at(2),
+			check: func(t *testing.T, d decision) {
+				if len(d.Stop) != 0 || len(d.Finish) != 1 {
+					t.Errorf("stop = %+v, finish = %+v, want it finished at once", d.Stop, d.Finish)
+				}
+			},
+		},
+		{
+			name:     "a task without a container is stopped at once",
+			job:      newJob(withAttempts(active(0, "new")), func(j *jobs.Job) { j.CancelRequested = true }),
+			observed: []observedAttempt{obs(0, swarm.TaskStatePending, nil, "")},
+			now:      at(2), takenAt: at(2),
+			check: func(t *testing.T, d decision) {
+				if len(d.Stop) != 0 || len(d.Finish) != 1 || d.Finish[0].Outcome.State != jobs.AttemptStopped {
+					t.Errorf("stop = %+v, finish = %+v, want it finished at once", d.Stop, d.Finish)
 				}
 			},
 		},
@@ -319,8 +403,8 @@ func TestDecide(t *testing.T) {
 			observed: []observedAttempt{obs(0, swarm.TaskStateRunning, nil, "")},
 			now:      at(2), takenAt: at(2),
 			check: func(t *testing.T, d decision) {
-				if len(d.Finish) != 1 || d.Finish[0].Outcome.State != jobs.AttemptStopped {
-					t.Errorf("finish = %+v", d.Finish)
+				if len(d.Stop) != 1 || d.Stop[0].Why.Reason != jobs.AttemptReasonCancelled {
+					t.Errorf("stop = %+v, want the running attempt stopped as cancelled", d.Stop)
 				}
 			},
 		},

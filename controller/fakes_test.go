@@ -105,6 +105,34 @@ func (e *fakeEngine) ServiceCreate(_ context.Context, o client.ServiceCreateOpti
 	return client.ServiceCreateResult{ID: id}, nil
 }
 
+func (e *fakeEngine) ServiceInspect(_ context.Context, id string, _ client.ServiceInspectOptions) (client.ServiceInspectResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s, ok := e.services[id]
+	if !ok {
+		return client.ServiceInspectResult{}, cerrdefs.ErrNotFound.WithMessage("service " + id + " not found")
+	}
+	return client.ServiceInspectResult{Service: s.svc}, nil
+}
+
+// ServiceUpdate takes the new spec; a stop (stopSpec) sets the task's
+// desired state, and tests move the task to its end by hand, as Swarm would
+// after the grace period.
+func (e *fakeEngine) ServiceUpdate(_ context.Context, id string, o client.ServiceUpdateOptions) (client.ServiceUpdateResult, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s, ok := e.services[id]
+	if !ok {
+		return client.ServiceUpdateResult{}, cerrdefs.ErrNotFound.WithMessage("service " + id + " not found")
+	}
+	e.log.add("update %s stop=%s", s.svc.Spec.Name, o.Spec.Labels[LabelStopReason])
+	s.svc.Spec = o.Spec
+	if _, _, ok := stopOf(o.Spec.Labels); ok {
+		s.task.DesiredState = swarm.TaskStateShutdown
+	}
+	return client.ServiceUpdateResult{}, nil
+}
+
 func (e *fakeEngine) ServiceList(_ context.Context, o client.ServiceListOptions) (client.ServiceListResult, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -26,6 +27,10 @@ type observedAttempt struct {
 	CreatedAt time.Time
 	// Task is nil until Swarm created the service's task.
 	Task *observedTask
+	// Stop is set once swarmjob stopped the attempt (stopSpec): why, and
+	// since StopAt.
+	Stop   *stopReason
+	StopAt time.Time
 }
 
 // observedTask is the current state of an attempt's task. Swarm keeps no
@@ -168,6 +173,25 @@ func (o *observer) forget(jobID, serviceID string) {
 	}
 }
 
+// stopping marks a service the controller just stopped in the latest
+// snapshot, so that decisions until the next poll wait for its task instead
+// of stopping it again. A poll already in flight may unmark it once;
+// stopping it again is harmless.
+func (o *observer) stopping(jobID, serviceID string, why stopReason, at time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.current == nil {
+		return
+	}
+	atts := slices.Clone(o.current.byJob[jobID])
+	for i := range atts {
+		if atts[i].ServiceID == serviceID {
+			atts[i].Stop, atts[i].StopAt = &why, at
+		}
+	}
+	o.current.byJob[jobID] = atts
+}
+
 // jobIDs returns the IDs of all jobs with a managed service in the latest snapshot.
 func (o *observer) jobIDs() []string {
 	o.mu.RLock()
@@ -270,12 +294,15 @@ func (o *observer) poll(ctx context.Context) (bool, error) {
 // buildSnapshot joins services and tasks by service ID. Objects without
 // well-formed swarmjob labels are ignored: they are not ours.
 func buildSnapshot(instance string, takenAt time.Time, services []swarm.Service, tasks []swarm.Task, nodes map[string]nodeInfo, nodeLostGrace time.Duration) *snapshot {
-	latest := make(map[string]*swarm.Task, len(tasks))
+	// An attempt's task is its service's first: a restart-none service gets
+	// no other, but for the pending one that replaces a task swarmjob
+	// stopped (stopSpec).
+	first := make(map[string]*swarm.Task, len(tasks))
 	for i := range tasks {
 		t := &tasks[i]
-		if cur, ok := latest[t.ServiceID]; !ok || t.Meta.CreatedAt.After(cur.Meta.CreatedAt) ||
-			(t.Meta.CreatedAt.Equal(cur.Meta.CreatedAt) && t.Meta.Version.Index > cur.Meta.Version.Index) {
-			latest[t.ServiceID] = t
+		if cur, ok := first[t.ServiceID]; !ok || t.Meta.CreatedAt.Before(cur.Meta.CreatedAt) ||
+			(t.Meta.CreatedAt.Equal(cur.Meta.CreatedAt) && t.Meta.Version.Index < cur.Meta.Version.Index) {
+			first[t.ServiceID] = t
 		}
 	}
 	snap := &snapshot{takenAt: takenAt, byJob: map[string][]observedAttempt{}}
@@ -288,7 +315,10 @@ func buildSnapshot(instance string, takenAt time.Time, services []swarm.Service,
 			JobID: jobID, Index: index, Attempt: attempt,
 			ServiceID: s.ID, Service: s.Spec.Name, CreatedAt: s.Meta.CreatedAt,
 		}
-		if t, ok := latest[s.ID]; ok {
+		if why, at, ok := stopOf(s.Spec.Labels); ok {
+			oa.Stop, oa.StopAt = &why, at
+		}
+		if t, ok := first[s.ID]; ok {
 			oa.Task = observeTask(t)
 			oa.Task.Node = t.NodeID
 			if n, ok := nodes[t.NodeID]; ok {

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
@@ -23,6 +24,56 @@ const (
 	LabelIndex    = "io.swarmjob.index"
 	LabelAttempt  = "io.swarmjob.attempt"
 )
+
+// Labels of a service whose attempt swarmjob is stopping (stopSpec): why, and
+// since when. They are set with the stop itself, in one update, so that the
+// service tells how its task ended whatever happens to the job meanwhile.
+const (
+	LabelStopReason  = "io.swarmjob.stop.reason"
+	LabelStopMessage = "io.swarmjob.stop.message"
+	LabelStopFailure = "io.swarmjob.stop.failure"
+	LabelStopAt      = "io.swarmjob.stop.at"
+)
+
+// stopConstraints can be met by no node: a service updated to them has its
+// task shut down (with the stop signal and grace period) and replaced by a
+// task that stays pending, where scaling it to zero would remove the task's
+// container, and its logs, as soon as it exits.
+var stopConstraints = []string{"node.labels.io.swarmjob.stopped==true", "node.labels.io.swarmjob.stopped!=true"}
+
+// stopSpec returns spec changed so that Swarm stops its task and keeps the
+// task's container (and output), with why and at in its labels.
+func stopSpec(spec swarm.ServiceSpec, why stopReason, at time.Time) swarm.ServiceSpec {
+	labels := maps.Clone(spec.Labels)
+	labels[LabelStopReason], labels[LabelStopMessage] = why.Reason, why.Message
+	labels[LabelStopFailure] = strconv.FormatBool(why.Failure)
+	labels[LabelStopAt] = at.UTC().Format(time.RFC3339Nano)
+	spec.Labels = labels
+	placement := swarm.Placement{}
+	if spec.TaskTemplate.Placement != nil {
+		placement = *spec.TaskTemplate.Placement
+	}
+	placement.Constraints = append(slices.Clone(placement.Constraints), stopConstraints...)
+	spec.TaskTemplate.Placement = &placement
+	// Stop first: the old task is shut down before its (pending)
+	// replacement is created.
+	spec.UpdateConfig = &swarm.UpdateConfig{Parallelism: 1, Order: swarm.UpdateOrderStopFirst, FailureAction: swarm.UpdateFailureActionContinue}
+	return spec
+}
+
+// stopOf reads the stop labels of a service; ok is false when swarmjob did
+// not stop it.
+func stopOf(labels map[string]string) (why stopReason, at time.Time, ok bool) {
+	reason := labels[LabelStopReason]
+	if reason == "" {
+		return stopReason{}, time.Time{}, false
+	}
+	at, err := time.Parse(time.RFC3339Nano, labels[LabelStopAt])
+	if err != nil {
+		return stopReason{}, time.Time{}, false
+	}
+	return stopReason{Reason: reason, Message: labels[LabelStopMessage], Failure: labels[LabelStopFailure] == "true"}, at, true
+}
 
 // Variables every attempt's container sees.
 const (

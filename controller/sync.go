@@ -80,6 +80,11 @@ func (c *Controller) act(ctx context.Context, j *jobs.Job, d decision) error {
 			return err
 		}
 	}
+	for _, st := range d.Stop {
+		if err := c.stop(ctx, j, st); err != nil {
+			return err
+		}
+	}
 	for _, r := range d.Remove {
 		if err := c.remove(ctx, j, r); err != nil {
 			return err
@@ -167,6 +172,33 @@ func (c *Controller) captureLogs(ctx context.Context, key jobs.AttemptKey, servi
 		return sum, fmt.Errorf("capturing logs of service %s: %w", serviceID, err)
 	}
 	return sum, nil
+}
+
+// stop updates an attempt's service so that Swarm stops its task and keeps
+// its container (stopSpec), unless an earlier stop did already. The attempt
+// is finished once the observer sees the task ended, with all its output.
+func (c *Controller) stop(ctx context.Context, j *jobs.Job, st stopAction) error {
+	res, err := c.engine.ServiceInspect(ctx, st.ServiceID, client.ServiceInspectOptions{})
+	if cerrdefs.IsNotFound(err) {
+		return nil // gone: the next decision sees it
+	}
+	if err != nil {
+		return fmt.Errorf("inspecting service %s to stop it: %w", st.ServiceID, err)
+	}
+	svc := res.Service
+	why, at, stopped := stopOf(svc.Spec.Labels)
+	if !stopped {
+		why, at = st.Why, c.now()
+		_, err = c.engine.ServiceUpdate(ctx, st.ServiceID, client.ServiceUpdateOptions{
+			Version: svc.Version, Spec: stopSpec(svc.Spec, why, at),
+		})
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("stopping service %s: %w", st.ServiceID, err)
+		}
+		c.log.Info("stopping attempt", "job", j.ID, "service", svc.Spec.Name, "reason", why.Reason)
+	}
+	c.observer.stopping(j.ID, st.ServiceID, why, at)
+	return nil
 }
 
 // remove removes an attempt's service, whose outcome is already recorded, and

@@ -434,3 +434,52 @@ func TestSyncTenantCapQueuesTheExcess(t *testing.T) {
 		t.Fatalf("second job after the first ended = %+v, want its attempt started", j.Status)
 	}
 }
+
+// TestSyncCancelKeepsWhatTheTaskWritesWhileStopping: a cancelled job's running
+// task is stopped by a service update that keeps its container; its outcome
+// and output (what it wrote after the stop signal included) are recorded
+// once it ended, and only then is its service removed.
+func TestSyncCancelKeepsWhatTheTaskWritesWhileStopping(t *testing.T) {
+	h := newHarness(t)
+	h.submit(t, jobs.Spec{Image: "img"})
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	h.engine.setRunning("swarmjob-job1-0-0")
+	if _, err := h.store.RequestCancel(t.Context(), "job1", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	if h.log.index("update swarmjob-job1-0-0 stop=Cancelled") < 0 || h.log.index("remove") >= 0 {
+		t.Fatalf("journal = %q, want the service updated to stop, not removed", h.log.list())
+	}
+	if j := h.job(t); j.Status.Phase.Terminal() || j.Status.Attempts[0].Finished() {
+		t.Fatalf("status = %+v, want the job still stopping", j.Status)
+	}
+	// Stopping twice is not stopping again.
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(strings.Join(h.log.list(), "\n"), "update swarmjob-job1-0-0"); n != 1 {
+		t.Errorf("the service was updated %d times, want once", n)
+	}
+
+	h.clock.Advance(3 * time.Second)
+	h.engine.finishTask("swarmjob-job1-0-0", swarm.TaskStateShutdown, 143, "", "stdout:partial\nstdout:got TERM, saving\n")
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	recorded, removed := h.log.index("put attempt 0 stopped removed=false"), h.log.index("remove svc1")
+	if recorded < 0 || removed < recorded {
+		t.Fatalf("journal = %q, want the outcome recorded, then the removal", h.log.list())
+	}
+	j := h.job(t)
+	if j.Status.Phase != jobs.PhaseCancelled {
+		t.Errorf("phase = %s, want Cancelled", j.Status.Phase)
+	}
+	if a := j.Status.Attempts[0]; a.Reason != jobs.AttemptReasonCancelled || a.LogBytes != int64(len("partial\ngot TERM, saving\n")) {
+		t.Errorf("attempt = %+v, want stopped as cancelled with all its output", a)
+	}
+}

@@ -117,8 +117,10 @@ func TestFailedAttemptIsRetried(t *testing.T) {
 
 func TestDeadlineStopsAndKeepsOutput(t *testing.T) {
 	t.Parallel()
+	// The stop signal interrupts the wait; what the trap prints during
+	// the grace period is kept too.
 	j := submit(t, shared, types.CreateJobRequest{JobSpec: types.JobSpec{
-		Command: sh("echo started; sleep 60; echo never"),
+		Command: sh("trap 'echo stopping; exit 0' TERM; echo started; sleep 60 & wait; echo never"),
 		// Long enough for the container to start on a loaded machine.
 		ActiveDeadlineSeconds: int64p(5),
 		BackoffLimit:          intp(3),
@@ -133,15 +135,17 @@ func TestDeadlineStopsAndKeepsOutput(t *testing.T) {
 	if took := j.Status.FinishedAt.Sub(*j.Status.StartedAt); took < 5*time.Second || took > 15*time.Second {
 		t.Errorf("job ran %v, want about the 5s deadline", took)
 	}
-	if got := logs(t, shared, j.ID, client.LogOptions{}); got != "started\n" {
-		t.Errorf("output = %q, want what the attempt printed before the deadline", got)
+	if got := logs(t, shared, j.ID, client.LogOptions{}); got != "started\nstopping\n" {
+		t.Errorf("output = %q, want what the attempt printed before the deadline and while it stopped", got)
 	}
 }
 
 func TestCancelStopsTheJob(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t, 30*time.Second)
-	j := submit(t, shared, types.CreateJobRequest{JobSpec: types.JobSpec{Command: sh("echo started; sleep 60")}})
+	j := submit(t, shared, types.CreateJobRequest{JobSpec: types.JobSpec{
+		Command: sh("trap 'echo got TERM; sleep 1; echo saved; exit 3' TERM; echo started; sleep 60 & wait"),
+	}})
 	waitFor(t, 15*time.Second, "the attempt to run", func() (bool, error) {
 		cur, err := shared.client.GetJob(ctx, j.ID)
 		return err == nil && len(cur.Status.Attempts) == 1 && cur.Status.Attempts[0].State == "running", err
@@ -154,8 +158,13 @@ func TestCancelStopsTheJob(t *testing.T) {
 	if j.Status.Phase != types.PhaseCancelled || j.Status.Failed != 0 {
 		t.Fatalf("status = %+v, want Cancelled, no failure counted", j.Status)
 	}
-	if got := logs(t, shared, j.ID, client.LogOptions{}); got != "started\n" {
-		t.Errorf("output = %q, want the output before the cancel", got)
+	// What it wrote after the stop signal is kept: the attempt is stopped
+	// by an update that keeps its container until it exited.
+	if got := logs(t, shared, j.ID, client.LogOptions{}); got != "started\ngot TERM\nsaved\n" {
+		t.Errorf("output = %q, want the output before the cancel and during the stop", got)
+	}
+	if a := j.Status.Attempts[0]; a.State != "stopped" || a.Reason != "Cancelled" {
+		t.Errorf("attempt = %+v, want stopped, Cancelled", a)
 	}
 }
 
