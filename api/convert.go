@@ -100,6 +100,9 @@ func specFromWire(in types.JobSpec) (jobs.Spec, error) {
 		}
 		s.MaxLogBytes = *n
 	}
+	if g := in.StopGracePeriodSeconds; g != nil {
+		s.StopGracePeriodSeconds = ptrTo(*g)
+	}
 	if t := in.TTLSecondsAfterFinished; t != nil {
 		s.TTLSecondsAfterFinished = ptrTo(*t)
 	}
@@ -288,6 +291,9 @@ func specToWire(s jobs.Spec) types.JobSpec {
 	}
 	if s.MaxLogBytes != 0 {
 		out.MaxLogBytes = ptrTo(s.MaxLogBytes)
+	}
+	if g := s.StopGracePeriodSeconds; g != nil {
+		out.StopGracePeriodSeconds = ptrTo(*g)
 	}
 	if t := s.TTLSecondsAfterFinished; t != nil {
 		out.TTLSecondsAfterFinished = ptrTo(*t)

@@ -201,7 +201,7 @@ func TestCreateJobBatchFields(t *testing.T) {
 					{"action":"Count","onReasons":["DeadlineExceeded"]}]},
 				"successPolicy":{"rules":[{"succeededIndexes":"0-3,7"},{"succeededIndexes":"4-9","succeededCount":2},{"succeededCount":8}]},
 				"backoff":{"initialMs":500,"maxMs":8000,"multiplier":1.5,"jitter":0.25},
-				"activeDeadlineSeconds":600,"attemptDeadlineSeconds":30,"suspend":true}`,
+				"activeDeadlineSeconds":600,"attemptDeadlineSeconds":30,"stopGracePeriodSeconds":0,"suspend":true}`,
 			wantWire: types.JobSpec{
 				Image: "busybox", Completions: ptr(10), Parallelism: ptr(3), CompletionMode: types.CompletionIndexed,
 				BackoffLimit: ptr(jobs.UnlimitedBackoff), BackoffLimitPerIndex: ptr(2), MaxFailedIndexes: ptr(3),
@@ -217,6 +217,7 @@ func TestCreateJobBatchFields(t *testing.T) {
 				Backoff:                &types.Backoff{InitialMs: ptr[int64](500), MaxMs: ptr[int64](8000), Multiplier: ptr(1.5), Jitter: ptr(0.25)},
 				ActiveDeadlineSeconds:  ptr[int64](600),
 				AttemptDeadlineSeconds: ptr[int64](30),
+				StopGracePeriodSeconds: ptr[int64](0),
 				Suspend:                ptr(true),
 			},
 			wantSpec: func(s *jobs.Spec) {
@@ -233,6 +234,7 @@ func TestCreateJobBatchFields(t *testing.T) {
 				}}
 				s.Backoff = jobs.Backoff{Initial: 500 * time.Millisecond, Max: 8 * time.Second, Multiplier: 1.5, Jitter: 0.25}
 				s.ActiveDeadlineSeconds, s.AttemptDeadlineSeconds, s.Suspend = 600, 30, true
+				s.StopGracePeriodSeconds = ptr[int64](0)
 			},
 		},
 		{
@@ -347,6 +349,8 @@ func TestCreateJobBadInput(t *testing.T) {
 		{"huge initialMs", `{"image":"busybox","backoff":{"initialMs":9223372036854775807}}`, "", 400, types.CodeInvalid, []string{"backoff.initialMs: must be at most 86400000"}},
 		{"negative maxMs", `{"image":"busybox","backoff":{"maxMs":-5}}`, "", 400, types.CodeInvalid, []string{"backoff.maxMs: must be at least 1, got -5"}},
 		{"maxMs below initialMs", `{"image":"busybox","backoff":{"initialMs":2000,"maxMs":1000}}`, "", 400, types.CodeInvalid, []string{"backoff.maxMs: must not be less than backoff.initialMs"}},
+		{"negative stopGracePeriodSeconds", `{"image":"busybox","stopGracePeriodSeconds":-1}`, "", 400, types.CodeInvalid, []string{"stopGracePeriodSeconds: must be between 0 and 3600, got -1"}},
+		{"stopGracePeriodSeconds too large", `{"image":"busybox","stopGracePeriodSeconds":3601}`, "", 400, types.CodeInvalid, []string{"stopGracePeriodSeconds: must be between 0 and 3600, got 3601"}},
 		{"negative activeDeadlineSeconds", `{"image":"busybox","activeDeadlineSeconds":-1}`, "", 400, types.CodeInvalid, []string{"activeDeadlineSeconds: must be positive, got -1"}},
 		{"zero activeDeadlineSeconds", `{"image":"busybox","activeDeadlineSeconds":0}`, "", 400, types.CodeInvalid, []string{"activeDeadlineSeconds: must be positive, got 0"}},
 		{"activeDeadlineSeconds too large", `{"image":"busybox","activeDeadlineSeconds":99999999999}`, "", 400, types.CodeInvalid, []string{"activeDeadlineSeconds: must be between 1 and"}},

@@ -65,10 +65,23 @@ type stopAction struct {
 	Why       stopReason
 }
 
-// stopWait is how long a task stopped with a stopAction may take to end (the
-// Swarm's grace period, 10 s, and time for the node to report) before its
+// stopWait is how long a task stopped with a stopAction may take to end (its
+// grace period, and stopReportTime for its node to report) before its
 // attempt is finished without waiting more, and its service removed.
-const stopWait = 30 * time.Second
+func stopWait(j *jobs.Job) time.Duration {
+	grace := swarmStopGracePeriod
+	if g := j.Spec.StopGracePeriodSeconds; g != nil {
+		grace = time.Duration(*g) * time.Second
+	}
+	return grace + stopReportTime
+}
+
+// swarmStopGracePeriod is Swarm's grace period for a job that sets none.
+const swarmStopGracePeriod = 10 * time.Second
+
+// stopReportTime is how long a stopped task's end may take to be seen after
+// its grace period.
+const stopReportTime = 20 * time.Second
 
 // removeAction removes an attempt's service; the attempt is recorded with
 // Removed once the Engine confirmed.
@@ -189,7 +202,7 @@ func decideWithin(j *jobs.Job, observed []observedAttempt, takenAt, now time.Tim
 		}
 		if o.Stop != nil {
 			// Stopped earlier: wait for the task to end, for a while.
-			if left := o.StopAt.Add(stopWait).Sub(now); left > 0 {
+			if left := o.StopAt.Add(stopWait(j)).Sub(now); left > 0 {
 				d.requeue(left)
 				continue
 			}

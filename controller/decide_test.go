@@ -304,7 +304,7 @@ func TestDecide(t *testing.T) {
 			observed: []observedAttempt{stoppedAt(obs(0, swarm.TaskStateRunning, nil, ""), jobs.AttemptReasonCancelled, at(2))},
 			now:      at(5), takenAt: at(5),
 			check: func(t *testing.T, d decision) {
-				if d.hasActions() || d.RequeueAfter != stopWait-3*time.Second || d.Status.Phase.Terminal() {
+				if d.hasActions() || d.RequeueAfter != stopWait(newJob())-3*time.Second || d.Status.Phase.Terminal() {
 					t.Errorf("actions %+v, requeue %v, phase %s; want to wait until the stop's limit, the job not finished", d, d.RequeueAfter, d.Status.Phase)
 				}
 			},
@@ -347,10 +347,23 @@ func TestDecide(t *testing.T) {
 			name:     "a stopped task that does not end in time is finished without it",
 			job:      newJob(withAttempts(active(0, "running")), func(j *jobs.Job) { j.CancelRequested = true }),
 			observed: []observedAttempt{stoppedAt(obs(0, swarm.TaskStateRunning, nil, ""), jobs.AttemptReasonCancelled, at(2))},
-			now:      at(2).Add(stopWait), takenAt: at(2).Add(stopWait),
+			now:      at(2).Add(30 * time.Second), takenAt: at(2).Add(30 * time.Second),
 			check: func(t *testing.T, d decision) {
 				if len(d.Finish) != 1 || !d.Finish[0].BestEffort || d.Finish[0].Outcome.Reason != jobs.AttemptReasonCancelled {
 					t.Errorf("finish = %+v, want a best-effort stop", d.Finish)
+				}
+			},
+		},
+		{
+			name: "a longer grace period is waited for",
+			job: newJob(withAttempts(active(0, "running")), func(j *jobs.Job) {
+				j.CancelRequested, j.Spec.StopGracePeriodSeconds = true, ptr[int64](60)
+			}),
+			observed: []observedAttempt{stoppedAt(obs(0, swarm.TaskStateRunning, nil, ""), jobs.AttemptReasonCancelled, at(2))},
+			now:      at(2).Add(40 * time.Second), takenAt: at(2).Add(40 * time.Second),
+			check: func(t *testing.T, d decision) {
+				if d.hasActions() || d.RequeueAfter != 40*time.Second {
+					t.Errorf("actions %+v, requeue %v; want to wait 60 s + %v in all", d, d.RequeueAfter, stopReportTime)
 				}
 			},
 		},

@@ -143,6 +143,10 @@ func serviceSpec(instance string, j *jobs.Job, index, attempt int) swarm.Service
 			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionNone},
 		},
 	}
+	if g := s.StopGracePeriodSeconds; g != nil {
+		grace := time.Duration(*g) * time.Second
+		spec.TaskTemplate.ContainerSpec.StopGracePeriod = &grace
+	}
 	if r := s.Resources; r != (jobs.Resources{}) {
 		spec.TaskTemplate.Resources = &swarm.ResourceRequirements{}
 		if r.Limits != (jobs.ResourceAmounts{}) {

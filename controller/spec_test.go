@@ -2,6 +2,7 @@ package controller
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/moby/moby/api/types/mount"
@@ -43,8 +44,9 @@ func TestServiceSpec(t *testing.T) {
 					Limits:       jobs.ResourceAmounts{CPUs: 1.5, MemoryBytes: 64 << 20},
 					Reservations: jobs.ResourceAmounts{CPUs: 0.25},
 				},
-				Placement: jobs.Placement{Constraints: []string{"node.role==manager"}},
-				Networks:  []string{"jobs-net"},
+				Placement:              jobs.Placement{Constraints: []string{"node.role==manager"}},
+				Networks:               []string{"jobs-net"},
+				StopGracePeriodSeconds: ptr[int64](30),
 			},
 			want: func() swarm.ServiceSpec {
 				s := base()
@@ -52,6 +54,7 @@ func TestServiceSpec(t *testing.T) {
 				c.Command, c.Args = []string{"sh", "-c"}, []string{"echo hi"}
 				c.Env = append([]string{"A=1", "B=2"}, c.Env...)
 				c.Dir, c.User = "/work", "1000:1000"
+				c.StopGracePeriod = ptr(30 * time.Second)
 				s.TaskTemplate.Resources = &swarm.ResourceRequirements{
 					Limits:       &swarm.Limit{NanoCPUs: 1_500_000_000, MemoryBytes: 64 << 20},
 					Reservations: &swarm.Resources{NanoCPUs: 250_000_000},
@@ -86,6 +89,30 @@ func TestServiceSpec(t *testing.T) {
 				t.Errorf("spec (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// A stop keeps the spec and adds what tells it: labels, constraints no node
+// meets, a stop-first update; stopOf reads it back.
+func TestStopSpec(t *testing.T) {
+	spec := serviceSpec("inst1", &jobs.Job{ID: "j1", Spec: jobs.Spec{Image: "img:1", Placement: jobs.Placement{Constraints: []string{"node.role==worker"}}}}, 0, 2)
+	at := time.Date(2026, 11, 26, 12, 0, 0, 5, time.UTC)
+	why := stopReason{Reason: jobs.AttemptReasonDeadlineExceeded, Message: "stopped: too long", Failure: true}
+	got := stopSpec(spec, why, at)
+	if diff := cmp.Diff(append([]string{"node.role==worker"}, stopConstraints...), got.TaskTemplate.Placement.Constraints); diff != "" {
+		t.Errorf("constraints (-want +got):\n%s", diff)
+	}
+	if got.UpdateConfig == nil || got.UpdateConfig.Order != swarm.UpdateOrderStopFirst {
+		t.Errorf("update config %+v, want stop-first", got.UpdateConfig)
+	}
+	if r, when, ok := stopOf(got.Labels); !ok || r != why || !when.Equal(at) {
+		t.Errorf("stopOf = %+v, %v, %v; want %+v at %v", r, when, ok, why, at)
+	}
+	if _, _, ok := stopOf(spec.Labels); ok || len(spec.TaskTemplate.Placement.Constraints) != 1 || spec.Labels[LabelStopReason] != "" {
+		t.Errorf("stopSpec changed the spec it was given: %+v", spec)
+	}
+	if _, _, _, ok := AttemptOf("inst1", got.Labels); !ok {
+		t.Errorf("a stopped service is no longer an attempt: %v", got.Labels)
 	}
 }
 

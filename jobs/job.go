@@ -126,6 +126,10 @@ type Spec struct {
 	// AttemptDeadlineSeconds bounds each attempt from its creation; an
 	// attempt past it is stopped and fails with reason DeadlineExceeded.
 	AttemptDeadlineSeconds int64
+	// StopGracePeriodSeconds, when set, is how long a stopped attempt's
+	// container has between SIGTERM and SIGKILL (0: none); unset, Swarm's
+	// 10 s.
+	StopGracePeriodSeconds *int64
 	// TTLSecondsAfterFinished, when set, deletes the job with its results
 	// this long after it finished; otherwise the server's retention applies.
 	TTLSecondsAfterFinished *int64

@@ -20,12 +20,15 @@ const (
 	MaxImageLen        = 512
 	MaxBackoffLimit    = 1000
 	MaxDeadlineSeconds = 366 * 24 * 3600
-	MaxConstraints     = 32
-	MaxNetworks        = 16
-	MaxCompletions     = 100000
-	MaxParallelism     = 10000
-	MaxPolicyRules     = 20
-	MaxExitCodeValues  = 255
+	// MaxStopGracePeriodSeconds bounds a job's stopGracePeriodSeconds: the
+	// controller waits that long for a stopped attempt's last output.
+	MaxStopGracePeriodSeconds = 3600
+	MaxConstraints            = 32
+	MaxNetworks               = 16
+	MaxCompletions            = 100000
+	MaxParallelism            = 10000
+	MaxPolicyRules            = 20
+	MaxExitCodeValues         = 255
 )
 
 var (
@@ -147,6 +150,9 @@ func (s Spec) validate() error {
 	}
 	if s.Backoff.Jitter < 0 || s.Backoff.Jitter >= 1 || s.Backoff.Jitter != s.Backoff.Jitter {
 		return Errorf(EINVALID, "backoff.jitter: must be at least 0 and below 1")
+	}
+	if g := s.StopGracePeriodSeconds; g != nil && (*g < 0 || *g > MaxStopGracePeriodSeconds) {
+		return Errorf(EINVALID, "stopGracePeriodSeconds: must be between 0 and %d, got %d", MaxStopGracePeriodSeconds, *g)
 	}
 	if t := s.TTLSecondsAfterFinished; t != nil && (*t < 0 || *t > MaxDeadlineSeconds) {
 		return Errorf(EINVALID, "ttlSecondsAfterFinished: must be between 0 and %d, got %d", MaxDeadlineSeconds, *t)

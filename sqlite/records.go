@@ -42,9 +42,10 @@ type specRecord struct {
 	Suspend                bool                `json:"suspend,omitempty"`
 	// Log cap, secrets and configs; rows written before they existed
 	// decode with none (the server's log cap).
-	MaxLogBytes int64           `json:"maxLogBytes,omitempty"`
-	Secrets     []fileRefRecord `json:"secrets"`
-	Configs     []fileRefRecord `json:"configs"`
+	MaxLogBytes            int64           `json:"maxLogBytes,omitempty"`
+	Secrets                []fileRefRecord `json:"secrets"`
+	Configs                []fileRefRecord `json:"configs"`
+	StopGracePeriodSeconds *int64          `json:"stopGracePeriodSeconds,omitempty"`
 	// TTLSecondsAfterFinished is read by ExpiredJobs with json_extract.
 	TTLSecondsAfterFinished *int64           `json:"ttlSecondsAfterFinished,omitempty"`
 	Limits                  amountsRecord    `json:"limits"`
@@ -181,6 +182,7 @@ func encodeSpec(s jobs.Spec) (string, error) {
 		MaxLogBytes:             s.MaxLogBytes,
 		Secrets:                 fileRefsToRecord(s.Secrets),
 		Configs:                 fileRefsToRecord(s.Configs),
+		StopGracePeriodSeconds:  s.StopGracePeriodSeconds,
 		TTLSecondsAfterFinished: s.TTLSecondsAfterFinished,
 		Image:                   s.Image,
 		Command:                 s.Command,
@@ -243,6 +245,7 @@ func decodeSpec(text string) (jobs.Spec, error) {
 		MaxLogBytes:             r.MaxLogBytes,
 		Secrets:                 fileRefsFromRecord(r.Secrets),
 		Configs:                 fileRefsFromRecord(r.Configs),
+		StopGracePeriodSeconds:  r.StopGracePeriodSeconds,
 		TTLSecondsAfterFinished: r.TTLSecondsAfterFinished,
 		Image:                   r.Image,
 		Command:                 r.Command,

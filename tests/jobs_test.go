@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	dockerclient "github.com/moby/moby/client"
+
 	"github.com/swarmjob/swarmjob/api/types"
 	"github.com/swarmjob/swarmjob/client"
 )
@@ -232,5 +234,44 @@ func TestUnknownNetworkFailsWithTheEnginesError(t *testing.T) {
 	j = waitTerminal(t, shared, j.ID, 20*time.Second)
 	if j.Status.Phase != types.PhaseFailed || !strings.Contains(j.Status.Message, "swarmjob-no-such-network") {
 		t.Fatalf("status = %+v, want Failed naming the network", j.Status)
+	}
+}
+
+// TestStopGracePeriodOnSwarm: a job's stopGracePeriodSeconds is its
+// service's stop grace period; a job that ignores SIGTERM is killed at its
+// end, and its output until then is kept.
+func TestStopGracePeriodOnSwarm(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t, 45*time.Second)
+	j := submit(t, shared, types.CreateJobRequest{JobSpec: types.JobSpec{
+		Command:                sh("trap 'echo ignoring TERM' TERM; echo started; while :; do sleep 0.2; done"),
+		StopGracePeriodSeconds: int64p(2),
+	}})
+	waitFor(t, 15*time.Second, "the attempt to run", func() (bool, error) {
+		cur, err := shared.client.GetJob(ctx, j.ID)
+		return err == nil && len(cur.Status.Attempts) == 1 && cur.Status.Attempts[0].State == "running", err
+	})
+	names, err := managedServices(ctx, j.ID)
+	if err != nil || len(names) != 1 {
+		t.Fatalf("services of the job: %v, %v", names, err)
+	}
+	svc, err := engine.ServiceInspect(ctx, names[0], dockerclient.ServiceInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := svc.Service.Spec.TaskTemplate.ContainerSpec.StopGracePeriod; g == nil || *g != 2*time.Second {
+		t.Errorf("service stop grace period = %v, want 2s", g)
+	}
+	time.Sleep(300 * time.Millisecond) // let "started" reach the log
+	if _, err := shared.client.CancelJob(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	j = waitTerminal(t, shared, j.ID, 30*time.Second)
+	if j.Status.Phase != types.PhaseCancelled || j.Status.Attempts[0].Reason != "Cancelled" {
+		t.Fatalf("status = %+v, want Cancelled", j.Status)
+	}
+	// The trap ran (the signal came) and the loop went on until SIGKILL.
+	if got := logs(t, shared, j.ID, client.LogOptions{}); !strings.HasPrefix(got, "started\nignoring TERM\n") {
+		t.Errorf("output = %q, want the output until the kill", got)
 	}
 }

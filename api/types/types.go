@@ -143,6 +143,9 @@ type JobSpec struct {
 	ActiveDeadlineSeconds *int64 `json:"activeDeadlineSeconds,omitempty"`
 	// AttemptDeadlineSeconds bounds each attempt from its creation.
 	AttemptDeadlineSeconds *int64 `json:"attemptDeadlineSeconds,omitempty"`
+	// StopGracePeriodSeconds is how long a stopped attempt's container has
+	// between SIGTERM and SIGKILL (0: none). Unset: Swarm's 10 s.
+	StopGracePeriodSeconds *int64 `json:"stopGracePeriodSeconds,omitempty"`
 	// TTLSecondsAfterFinished deletes the job, its results and its events
 	// this long after it finished (0: right after its services are gone).
 	// Unset: the server's retention applies.

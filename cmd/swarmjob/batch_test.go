@@ -24,20 +24,21 @@ func TestRunBatchRequest(t *testing.T) {
 			name: "every batch flag",
 			args: []string{"run", "-d", "--completions", "10", "--parallelism", "3", "--indexed",
 				"--backoff-limit-per-index", "2", "--max-failed-indexes", "1", "--attempt-deadline", "1500ms",
-				"--suspend", "busybox", "sh", "-c", "echo $SWARMJOB_INDEX"},
+				"--stop-grace-period", "30s", "--suspend", "busybox", "sh", "-c", "echo $SWARMJOB_INDEX"},
 			want: types.CreateJobRequest{JobSpec: types.JobSpec{
 				Image: "busybox", Args: []string{"sh", "-c", "echo $SWARMJOB_INDEX"},
 				Completions: ptr(10), Parallelism: ptr(3), CompletionMode: types.CompletionIndexed,
 				BackoffLimitPerIndex: ptr(2), MaxFailedIndexes: ptr(1), AttemptDeadlineSeconds: ptr[int64](2),
-				Suspend: ptr(true),
+				StopGracePeriodSeconds: ptr[int64](30), Suspend: ptr(true),
 			}},
 		},
 		{
 			name: "explicit values equal to the defaults are sent",
 			args: []string{"run", "-d", "--completions", "1", "--parallelism", "1", "--backoff-limit-per-index", "0",
-				"--max-failed-indexes", "0", "--attempt-deadline", "0", "busybox"},
+				"--max-failed-indexes", "0", "--attempt-deadline", "0", "--stop-grace-period", "0", "busybox"},
 			want: types.CreateJobRequest{JobSpec: types.JobSpec{
 				Image: "busybox", Completions: ptr(1), Parallelism: ptr(1), BackoffLimitPerIndex: ptr(0), MaxFailedIndexes: ptr(0),
+				StopGracePeriodSeconds: ptr[int64](0),
 			}},
 		},
 		{
@@ -87,6 +88,8 @@ func TestBatchUsageErrors(t *testing.T) {
 			"swarmjob: --backoff-limit-per-index: must be at least 0, got -1\nRun 'swarmjob run --help' for usage.\n"},
 		{"negative max failed indexes", []string{"run", "--max-failed-indexes", "-2", "busybox"},
 			"swarmjob: --max-failed-indexes: must be at least 0, got -2\nRun 'swarmjob run --help' for usage.\n"},
+		{"negative stop grace period", []string{"run", "--stop-grace-period", "-1s", "busybox"},
+			"swarmjob: --stop-grace-period: must not be negative, got -1s\nRun 'swarmjob run --help' for usage.\n"},
 		{"negative attempt deadline", []string{"run", "--attempt-deadline", "-1s", "busybox"},
 			"swarmjob: --attempt-deadline: must not be negative, got -1s\nRun 'swarmjob run --help' for usage.\n"},
 		{"scale without parallelism", []string{"scale", "j1"},

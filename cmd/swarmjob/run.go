@@ -46,6 +46,7 @@ type runOptions struct {
 	backoffLimitPerIndex int
 	maxFailedIndexes     int
 	attemptDeadline      time.Duration
+	stopGracePeriod      time.Duration
 	suspend              bool
 	maxChildren          int
 	maxChildDepth        int
@@ -91,6 +92,7 @@ func newRunCmd(env *cliEnv) *cobra.Command {
 	f.IntVar(&o.backoffLimitPerIndex, "backoff-limit-per-index", 0, "retries per index after failed attempts (needs --indexed; makes --backoff-limit default to unlimited)")
 	f.IntVar(&o.maxFailedIndexes, "max-failed-indexes", 0, "fail the job once more indexes than this failed (needs --backoff-limit-per-index)")
 	f.DurationVar(&o.attemptDeadline, "attempt-deadline", 0, "time limit of each attempt from its creation, rounded up to seconds (0 = none)")
+	f.DurationVar(&o.stopGracePeriod, "stop-grace-period", 0, "time a stopped attempt has between SIGTERM and SIGKILL, rounded up to seconds; its output until it exits is kept (default: Swarm's 10s)")
 	f.BoolVar(&o.suspend, "suspend", false, "submit the job suspended; it starts once resumed (swarmjob resume ID)")
 	f.Float64Var(&o.cpus, "cpus", 0, "CPU limit per attempt, may be fractional (0 = none)")
 	f.Var(&o.memory, "memory", "memory limit per attempt, such as 64m or 1g (0 = none)")
@@ -138,6 +140,14 @@ func (o *runOptions) request(cmd *cobra.Command, args []string) (types.CreateJob
 	}
 	if req.AttemptDeadlineSeconds, err = deadlineSeconds("--attempt-deadline", o.attemptDeadline); err != nil {
 		return req, err
+	}
+	if cmd.Flags().Changed("stop-grace-period") {
+		// 0 is a grace period too: none.
+		if o.stopGracePeriod < 0 {
+			return req, usageErrorf("--stop-grace-period: must not be negative, got %s", o.stopGracePeriod)
+		}
+		secs := int64((o.stopGracePeriod + time.Second - 1) / time.Second)
+		req.StopGracePeriodSeconds = &secs
 	}
 	for _, c := range []struct {
 		flag string
