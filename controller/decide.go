@@ -63,6 +63,9 @@ const captureRetryWindow = 5 * time.Minute
 type stopAction struct {
 	ServiceID string
 	Why       stopReason
+	// Fallback is how the attempt is finished at once when the Engine
+	// refuses the update for good: captured as it is, then removed.
+	Fallback finishAction
 }
 
 // stopWait is how long a task stopped with a stopAction may take to end (its
@@ -179,11 +182,14 @@ func decideWithin(j *jobs.Job, observed []observedAttempt, takenAt, now time.Tim
 		}
 		if t := o.Task; t != nil && t.terminal() && o.Stop != nil && t.State == swarm.TaskStateShutdown {
 			// Shut down by swarmjob's stop, its output kept to the end.
+			// The container stays until the service is removed: a failing
+			// capture is retried, as for any ended task.
 			out := stopped(observe(a, o), *o.Stop, now)
 			if !t.Timestamp.IsZero() {
 				out.FinishedAt = ptr(t.Timestamp)
 			}
-			d.Finish = append(d.Finish, finishAction{Outcome: out, ServiceID: o.ServiceID, Capture: t.HasContainer, BestEffort: true})
+			bestEffort := now.Sub(t.Timestamp) > captureRetryWindow
+			d.Finish = append(d.Finish, finishAction{Outcome: out, ServiceID: o.ServiceID, Capture: t.HasContainer, BestEffort: bestEffort})
 			continue
 		}
 		if t := o.Task; t != nil && t.terminal() {
@@ -191,6 +197,14 @@ func decideWithin(j *jobs.Job, observed []observedAttempt, takenAt, now time.Tim
 			// (its node is gone): then the outcome is recorded without.
 			bestEffort := now.Sub(t.Timestamp) > captureRetryWindow
 			d.Finish = append(d.Finish, finishAction{Outcome: outcome(a, o, now), ServiceID: o.ServiceID, Capture: t.HasContainer, BestEffort: bestEffort})
+			continue
+		}
+		if t := o.Task; t != nil && t.NodeLost && o.Stop != nil {
+			// Lost while stopping: it was on its way out for the stop's
+			// reason, which a lost node does not turn into a failure.
+			out := stopped(observe(a, o), *o.Stop, now)
+			out.Error = fmt.Sprintf("%s; node %s went down while the attempt stopped", out.Error, t.Node)
+			d.Finish = append(d.Finish, finishAction{Outcome: out, ServiceID: o.ServiceID, Capture: t.HasContainer, BestEffort: true})
 			continue
 		}
 		if t := o.Task; t != nil && t.NodeLost {
@@ -201,13 +215,20 @@ func decideWithin(j *jobs.Job, observed []observedAttempt, takenAt, now time.Tim
 			continue
 		}
 		if o.Stop != nil {
-			// Stopped earlier: wait for the task to end, for a while.
-			if left := o.StopAt.Add(stopWait(j)).Sub(now); left > 0 {
+			// Stopped earlier: wait for the task to end, for a while, but
+			// not for a job being deleted, nor for a task Swarm no longer
+			// has (its history limit pruned it with its container).
+			left := o.StopAt.Add(stopWait(j)).Sub(now)
+			if left > 0 && o.Task != nil && !j.DeleteRequested {
 				d.requeue(left)
 				continue
 			}
+			out := stopped(observe(a, o), *o.Stop, now)
+			if o.Task == nil {
+				out.Error += "; its task was gone before its output could be read (is the Swarm's task history limit below 2?)"
+			}
 			hasContainer := o.Task != nil && o.Task.HasContainer
-			d.Finish = append(d.Finish, finishAction{Outcome: stopped(observe(a, o), *o.Stop, now), ServiceID: o.ServiceID, Capture: hasContainer, BestEffort: true})
+			d.Finish = append(d.Finish, finishAction{Outcome: out, ServiceID: o.ServiceID, Capture: hasContainer, BestEffort: true})
 			continue
 		}
 		if stopping {
@@ -216,7 +237,8 @@ func decideWithin(j *jobs.Job, observed []observedAttempt, takenAt, now time.Tim
 				// A running task is stopped and waited for, so that what
 				// it writes after the stop signal is kept. The output of
 				// a job being deleted is not worth the wait.
-				d.Stop = append(d.Stop, stopAction{ServiceID: o.ServiceID, Why: stop})
+				d.Stop = append(d.Stop, stopAction{ServiceID: o.ServiceID, Why: stop,
+					Fallback: finishAction{Outcome: stopped(observe(a, o), stop, now), ServiceID: o.ServiceID, Capture: true, BestEffort: true}})
 				continue
 			}
 			d.Finish = append(d.Finish, finishAction{Outcome: stopped(observe(a, o), stop, now), ServiceID: o.ServiceID, Capture: hasContainer, BestEffort: true})

@@ -24,6 +24,8 @@ type world struct {
 	nextID  int
 	// terminalPhase is the first terminal phase the job reached.
 	terminalPhase jobs.Phase
+	// peakParallelism is the highest parallelism the job has had.
+	peakParallelism int
 }
 
 func (w *world) observed() []observedAttempt {
@@ -180,6 +182,18 @@ func (w *world) check() {
 	}
 	if live > j.Spec.Parallelism {
 		w.t.Fatalf("%d active attempts, parallelism %d", live, j.Spec.Parallelism)
+	}
+	// Attempts being stopped still hold their slot: no new attempt takes
+	// it before they ended.
+	unfinished := 0
+	for _, a := range j.Status.Attempts {
+		if !a.Finished() {
+			unfinished++
+		}
+	}
+	w.peakParallelism = max(w.peakParallelism, j.Spec.Parallelism)
+	if unfinished > w.peakParallelism {
+		w.t.Fatalf("%d attempts active or stopping, more than the job's highest parallelism %d", unfinished, w.peakParallelism)
 	}
 	if j.Spec.CompletionMode != jobs.Indexed && live > j.Spec.Completions-st.Succeeded && !st.Phase.Terminal() {
 		w.t.Fatalf("%d active attempts but only %d completions still needed", live, j.Spec.Completions-st.Succeeded)

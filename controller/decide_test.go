@@ -52,6 +52,12 @@ func obs(n int, state swarm.TaskState, exit *int, errText string) observedAttemp
 	return o
 }
 
+// lostNode is o with its task's node down past the grace.
+func lostNode(o observedAttempt) observedAttempt {
+	o.Task.NodeLost = true
+	return o
+}
+
 // stoppedAt is o after swarmjob stopped it (stopSpec) at at.
 func stoppedAt(o observedAttempt, reason string, at time.Time) observedAttempt {
 	o.Stop, o.StopAt = &stopReason{Reason: reason, Message: "stopped"}, at
@@ -364,6 +370,39 @@ func TestDecide(t *testing.T) {
 			check: func(t *testing.T, d decision) {
 				if d.hasActions() || d.RequeueAfter != 40*time.Second {
 					t.Errorf("actions %+v, requeue %v; want to wait 60 s + %v in all", d, d.RequeueAfter, stopReportTime)
+				}
+			},
+		},
+		{
+			name:     "a node lost while the attempt stops does not make the stop a failure",
+			job:      newJob(withAttempts(active(0, "running")), func(j *jobs.Job) { j.Spec.Parallelism = 1 }),
+			observed: []observedAttempt{stoppedAt(lostNode(obs(0, swarm.TaskStateRunning, nil, "")), jobs.AttemptReasonScaledDown, at(2))},
+			now:      at(5), takenAt: at(5),
+			check: func(t *testing.T, d decision) {
+				if len(d.Finish) != 1 || d.Finish[0].Outcome.State != jobs.AttemptStopped || d.Finish[0].Outcome.Reason != jobs.AttemptReasonScaledDown {
+					t.Errorf("finish = %+v, want stopped as scaled down, not NodeLost", d.Finish)
+				}
+			},
+		},
+		{
+			name:     "a delete after a stop does not wait for it",
+			job:      newJob(withAttempts(active(0, "running")), func(j *jobs.Job) { j.CancelRequested, j.DeleteRequested = true, true }),
+			observed: []observedAttempt{stoppedAt(obs(0, swarm.TaskStateRunning, nil, ""), jobs.AttemptReasonCancelled, at(2))},
+			now:      at(3), takenAt: at(3),
+			check: func(t *testing.T, d decision) {
+				if len(d.Finish) != 1 || !d.Finish[0].BestEffort {
+					t.Errorf("finish = %+v, want it finished at once", d.Finish)
+				}
+			},
+		},
+		{
+			name:     "a stopped attempt whose task is gone is finished, saying why its output is missing",
+			job:      newJob(withAttempts(active(0, "running")), func(j *jobs.Job) { j.CancelRequested = true }),
+			observed: []observedAttempt{stoppedAt(obs(0, "", nil, ""), jobs.AttemptReasonCancelled, at(2))},
+			now:      at(3), takenAt: at(3),
+			check: func(t *testing.T, d decision) {
+				if len(d.Finish) != 1 || d.Finish[0].Capture || !strings.Contains(d.Finish[0].Outcome.Error, "task history limit") {
+					t.Errorf("finish = %+v, want it finished without capture, saying why", d.Finish)
 				}
 			},
 		},

@@ -64,6 +64,8 @@ type fakeEngine struct {
 	// createErrAfterCreating makes that error come after the service was
 	// created, as when a response is lost.
 	createErrAfterCreating bool
+	// updateErr, when set, is returned by every ServiceUpdate.
+	updateErr error
 	// secrets and configs are the Swarm's objects, ID by name.
 	secrets, configs map[string]string
 }
@@ -126,6 +128,9 @@ func (e *fakeEngine) ServiceUpdate(_ context.Context, id string, o client.Servic
 		return client.ServiceUpdateResult{}, cerrdefs.ErrNotFound.WithMessage("service " + id + " not found")
 	}
 	e.log.add("update %s stop=%s", s.svc.Spec.Name, o.Spec.Labels[LabelStopReason])
+	if e.updateErr != nil {
+		return client.ServiceUpdateResult{}, e.updateErr
+	}
 	s.svc.Spec = o.Spec
 	if _, _, ok := stopOf(o.Spec.Labels); ok {
 		s.task.DesiredState = swarm.TaskStateShutdown

@@ -294,12 +294,16 @@ func (o *observer) poll(ctx context.Context) (bool, error) {
 // buildSnapshot joins services and tasks by service ID. Objects without
 // well-formed swarmjob labels are ignored: they are not ours.
 func buildSnapshot(instance string, takenAt time.Time, services []swarm.Service, tasks []swarm.Task, nodes map[string]nodeInfo, nodeLostGrace time.Duration) *snapshot {
-	// An attempt's task is its service's first: a restart-none service gets
-	// no other, but for the pending one that replaces a task swarmjob
-	// stopped (stopSpec).
+	// An attempt's task is its service's only one: a restart-none service
+	// gets no other, but for the pending one that replaces a task swarmjob
+	// stopped (stopSpec), which is told by its constraints (not by its
+	// time, which is the leader's clock). Should there be more, the first.
 	first := make(map[string]*swarm.Task, len(tasks))
 	for i := range tasks {
 		t := &tasks[i]
+		if isStopReplacement(t) {
+			continue
+		}
 		if cur, ok := first[t.ServiceID]; !ok || t.Meta.CreatedAt.Before(cur.Meta.CreatedAt) ||
 			(t.Meta.CreatedAt.Equal(cur.Meta.CreatedAt) && t.Meta.Version.Index < cur.Meta.Version.Index) {
 			first[t.ServiceID] = t
@@ -341,6 +345,12 @@ func buildSnapshot(instance string, takenAt time.Time, services []swarm.Service,
 		})
 	}
 	return snap
+}
+
+// isStopReplacement reports whether t is the task that replaces a stopped
+// one (stopSpec), which no node can take.
+func isStopReplacement(t *swarm.Task) bool {
+	return t.Spec.Placement != nil && slices.Contains(t.Spec.Placement.Constraints, stopConstraints[0])
 }
 
 func observeTask(t *swarm.Task) *observedTask {

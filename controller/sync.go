@@ -192,7 +192,14 @@ func (c *Controller) stop(ctx context.Context, j *jobs.Job, st stopAction) error
 		_, err = c.engine.ServiceUpdate(ctx, st.ServiceID, client.ServiceUpdateOptions{
 			Version: svc.Version, Spec: stopSpec(svc.Spec, why, at),
 		})
-		if err != nil && !cerrdefs.IsNotFound(err) {
+		switch {
+		case cerrdefs.IsInvalidArgument(err) || cerrdefs.IsFailedPrecondition(err):
+			// Refused for good: stop the old way, output to this moment.
+			c.log.Warn("the Engine refused to stop the attempt gracefully; its output after the stop is not kept",
+				"job", j.ID, "service", svc.Spec.Name, "err", err)
+			return c.finish(ctx, j, st.Fallback)
+		case err != nil && !cerrdefs.IsNotFound(err):
+			// Transient (a version conflict, the Engine away): retried.
 			return fmt.Errorf("stopping service %s: %w", st.ServiceID, err)
 		}
 		c.log.Info("stopping attempt", "job", j.ID, "service", svc.Spec.Name, "reason", why.Reason)

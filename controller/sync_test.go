@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/client"
 
@@ -481,5 +482,28 @@ func TestSyncCancelKeepsWhatTheTaskWritesWhileStopping(t *testing.T) {
 	}
 	if a := j.Status.Attempts[0]; a.Reason != jobs.AttemptReasonCancelled || a.LogBytes != int64(len("partial\ngot TERM, saving\n")) {
 		t.Errorf("attempt = %+v, want stopped as cancelled with all its output", a)
+	}
+}
+
+// TestSyncStopFallsBackWhenTheEngineRefusesTheUpdate: an Engine that refuses
+// the stopping update for good gets the old stop: output captured as it is,
+// outcome recorded, service removed.
+func TestSyncStopFallsBackWhenTheEngineRefusesTheUpdate(t *testing.T) {
+	h := newHarness(t)
+	h.submit(t, jobs.Spec{Image: "img"})
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	h.engine.setRunning("swarmjob-job1-0-0")
+	h.engine.updateErr = cerrdefs.ErrInvalidArgument.WithMessage("update not supported")
+	if _, err := h.store.RequestCancel(t.Context(), "job1", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	j := h.job(t)
+	if j.Status.Phase != jobs.PhaseCancelled || !j.Status.Attempts[0].Removed || j.Status.Attempts[0].LogBytes != int64(len("partial\n")) {
+		t.Errorf("status = %+v, want Cancelled with the output so far and the service removed", j.Status)
 	}
 }

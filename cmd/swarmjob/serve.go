@@ -218,6 +218,8 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 	if err := checkEngine(ctx, engine); err != nil {
 		// Not fatal: the engine may come later; /readyz reports it.
 		log.Warn("engine not ready", "err", err)
+	} else {
+		warnTaskHistory(ctx, engine, log)
 	}
 
 	instance, err := store.InstanceID(ctx)
@@ -373,6 +375,22 @@ func serve(ctx context.Context, env *cliEnv, o serveOptions) error {
 }
 
 // checkEngine reports whether the engine answers and is a Swarm manager.
+// warnTaskHistory warns when the Swarm keeps fewer than 2 tasks per slot: a
+// stopped attempt's task (and its output) would be pruned as soon as the
+// stop adds its pending replacement (controller stopSpec).
+func warnTaskHistory(ctx context.Context, engine *dockerclient.Client, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	res, err := engine.SwarmInspect(ctx, dockerclient.SwarmInspectOptions{})
+	if err != nil {
+		return
+	}
+	if n := res.Swarm.Spec.Orchestration.TaskHistoryRetentionLimit; n != nil && *n < 2 {
+		log.Warn("the Swarm's task history limit is below 2: what stopped attempts write after the stop signal is lost; raise it with: docker swarm update --task-history-limit 5",
+			"task_history_limit", *n)
+	}
+}
+
 func checkEngine(ctx context.Context, engine *dockerclient.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
