@@ -640,3 +640,48 @@ func TestMountValidation(t *testing.T) {
 	}
 	wantError(t, e.as(testAdminToken, "POST", "/v1/jobs", `{"image":"busybox","mounts":[`+strings.Join(many, ",")+`]}`), 400, types.CodeInvalid, "mounts: at most")
 }
+
+// Changes and refused tokens are in the audit trail (Info, "audit"), with
+// the token that asked and never its secret; reads are not.
+func TestAuditTrail(t *testing.T) {
+	e := newTestEnv(t)
+	writer := e.token("a", auth.ScopeJobsRead, auth.ScopeJobsWrite)
+	reader := e.token("a", auth.ScopeJobsRead)
+	job := decodeBody[types.Job](t, e.as(writer, "POST", "/v1/jobs", `{"image":"busybox"}`))
+	e.as(writer, "GET", "/v1/jobs/"+job.ID, "")
+	e.as(reader, "POST", "/v1/jobs/"+job.ID+"/cancel", "")
+	e.as(writer, "DELETE", "/v1/jobs/"+job.ID, "")
+	e.as("sjt_nope_nope", "GET", "/v1/jobs", "")
+
+	type entry struct {
+		Method, Path, Tenant string
+		Status               float64
+		Token                bool
+	}
+	var got []entry
+	for _, r := range e.logs.records(t) {
+		if r["msg"] != "audit" {
+			continue
+		}
+		if r["level"] != "INFO" {
+			t.Errorf("audit record at %v", r["level"])
+		}
+		tok, _ := r["token"].(string)
+		got = append(got, entry{Method: r["method"].(string), Path: r["path"].(string), Tenant: r["tenant"].(string),
+			Status: r["status"].(float64), Token: tok != ""})
+	}
+	want := []entry{
+		{"POST", "/v1/jobs", "a", 201, true},
+		{"POST", "/v1/jobs/" + job.ID + "/cancel", "a", 403, true},
+		{"DELETE", "/v1/jobs/" + job.ID, "a", 204, true},
+		{"GET", "/v1/jobs", "", 401, false},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("audit trail (-want +got):\n%s", diff)
+	}
+	for _, tok := range []string{writer, reader} {
+		if strings.Contains(e.logs.String(), tok) {
+			t.Error("a token's secret is in the log")
+		}
+	}
+}

@@ -47,8 +47,11 @@ func asStatusWriter(w http.ResponseWriter) *statusWriter {
 	return &statusWriter{ResponseWriter: w}
 }
 
-// logRequests logs every request at Debug level once it is done, also when
-// its handler aborts it with a panic.
+// logRequests logs every request once it is done, also when its handler
+// aborts it with a panic: at Info as "audit" those that change something
+// (any method but GET and HEAD), and those refused for their token (401,
+// 403), whatever their outcome; the others at Debug. Each line names the
+// token and its tenant, never the token's secret.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -58,16 +61,33 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			if status == 0 {
 				status = http.StatusOK
 			}
-			s.log.LogAttrs(r.Context(), slog.LevelDebug, "http request",
+			level, msg := slog.LevelDebug, "http request"
+			if audited(r.Method, status) {
+				level, msg = slog.LevelInfo, "audit"
+			}
+			s.log.LogAttrs(r.Context(), level, msg,
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", status),
 				slog.Duration("duration", time.Since(start)),
 				slog.String("token", sw.tokenID),
-				slog.String("tenant", sw.tenant))
+				slog.String("tenant", sw.tenant),
+				slog.String("remote", r.RemoteAddr))
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// audited reports whether a request belongs in the audit trail: it asked
+// for a change, or its token was refused.
+func audited(method string, status int) bool {
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return true
+	case method == http.MethodGet || method == http.MethodHead:
+		return false
+	}
+	return true
 }
 
 // recoverPanics turns a handler panic into a logged error and, if nothing
