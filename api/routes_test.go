@@ -138,7 +138,7 @@ func TestRequestLog(t *testing.T) {
 		}
 	}
 	want := []map[string]any{{"level": "DEBUG", "msg": "http request", "method": "GET", "path": "/v1/jobs/nope", "status": float64(404),
-		"token": auth.BootstrapTokenID, "tenant": auth.DefaultTenant}}
+		"token": auth.BootstrapTokenID, "tenant": auth.DefaultTenant, "remote": "192.0.2.1:1234"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("request log (-want +got):\n%s", diff)
 	}
