@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
-	"slices"
 
 	"github.com/swarmjob/swarmjob/api/types"
 	"github.com/swarmjob/swarmjob/auth"
@@ -34,12 +32,6 @@ func (s *Server) handlePutPolicy(w http.ResponseWriter, r *http.Request) {
 	if err := decodeJSON(http.MaxBytesReader(w, r.Body, s.maxBody), &req); err != nil {
 		s.writeError(w, r, err)
 		return
-	}
-	for _, name := range slices.Sorted(maps.Keys(req.Tenants)) {
-		if err := auth.ValidateTenant(name); err != nil {
-			s.writeError(w, r, jobs.Errorf(jobs.EINVALID, "tenants.%s: %s", name, jobs.ErrorMessage(err)))
-			return
-		}
 	}
 	f, err := policyFromWire(req)
 	if err != nil {

@@ -28,6 +28,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/swarmjob/swarmjob/auth"
 	"github.com/swarmjob/swarmjob/internal/jsonfield"
 	"github.com/swarmjob/swarmjob/jobs"
 )
@@ -216,10 +217,13 @@ func New(f File) (*Policy, error) {
 	if err := f.Defaults.check("defaults"); err != nil {
 		return nil, err
 	}
-	for name, r := range f.Tenants {
-		if name == "" || strings.ContainsAny(name, "/_ ") {
-			return nil, fmt.Errorf("tenants: %q is not a tenant name", name)
+	for _, name := range slices.Sorted(maps.Keys(f.Tenants)) {
+		// The rule of tokens' tenants: rules for a name no token can
+		// have would silently apply to nobody.
+		if err := auth.ValidateTenant(name); err != nil {
+			return nil, fmt.Errorf("tenants.%s: %s", name, jobs.ErrorMessage(err))
 		}
+		r := f.Tenants[name]
 		if err := r.check("tenants." + name); err != nil {
 			return nil, err
 		}

@@ -311,6 +311,8 @@ tenants:
 		`defaults: {allowedBindPrefixes: [relative]}`, // not absolute
 		`defaults: {allowedImages: ["["]}`,            // bad pattern
 		`tenants: {"a/b": {}}`,                        // not a tenant name
+		`tenants: {"Team-A": {}}`,                     // no token can have it (upper case)
+		`tenants: {"a_b": {}}`,                        // nor this ('_')
 		`defaults: [1, 2]`,                            // not an object
 		"defaults:\n  maxCpus: 1\n maxCpus: 2",        // bad YAML
 	} {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/swarmjob/swarmjob/api"
 	"github.com/swarmjob/swarmjob/api/types"
 	"github.com/swarmjob/swarmjob/client"
 	"github.com/swarmjob/swarmjob/policy"
@@ -164,6 +165,9 @@ func readPolicyFile(env *cliEnv, name string) (types.PolicySpec, error) {
 	b, err := json.Marshal(p.File())
 	if err != nil {
 		return types.PolicySpec{}, err
+	}
+	if len(b) > api.DefaultMaxBodyBytes {
+		return types.PolicySpec{}, fmt.Errorf("%s: %d bytes as JSON, more than the server takes (%d)", label, len(b), api.DefaultMaxBodyBytes)
 	}
 	var spec types.PolicySpec
 	if err := json.Unmarshal(b, &spec); err != nil {
