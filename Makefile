@@ -74,13 +74,13 @@ fuzz:
 integration: swarm-up
 	$(GO) test -race -count=1 -timeout 20m ./tests/...
 
-## test-cluster: node loss, a manager's dockerd restarted, and the stack's
-## child jobs across nodes, on a 3-node Swarm of dockerds in network namespaces
+## test-cluster: node loss, node drain, a manager's dockerd restarted, the
+## stack's child jobs across nodes and a stop on a worker, on a 3-node Swarm of dockerds in network namespaces
 ## (hack/cluster-up.sh; swarm-up only provides the test image), torn down
 ## afterwards whatever the outcome.
 test-cluster: swarm-up
 	hack/cluster-up.sh >/dev/null && \
-		$(GO) test -race -count=1 -timeout 10m -tags cluster -run "NodeLoss|NodeDrain|ManagerDockerd|StackChildJobsAcrossNodes" -v ./tests/; \
+		$(GO) test -race -count=1 -timeout 10m -tags cluster -run "NodeLoss|NodeDrain|ManagerDockerd|StackChildJobsAcrossNodes|StopOnAWorker" -v ./tests/; \
 		rc=$$?; hack/cluster-down.sh; exit $$rc
 
 bench: swarm-up

@@ -291,3 +291,38 @@ if [ "$SWARMJOB_ATTEMPT" = 0 ]; then trap 'echo "stopping on SIGTERM"; exit 143'
 		t.Errorf("output %q: want attempt 0's output up to its stop, then attempt 1's", out)
 	}
 }
+
+// TestStopOnAWorkerKeepsItsLastWords cancels a job whose attempt runs on a
+// worker: the stopping update reaches the worker's agent, which shuts the
+// task down and keeps its container there, and the manager reads what it
+// wrote after SIGTERM before the service is removed.
+func TestStopOnAWorkerKeepsItsLastWords(t *testing.T) {
+	workers := clusterWorkers(t)
+	s, err := startServer(filepath.Join(t.TempDir(), "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.stop)
+	ctx := testCtx(t, 2*time.Minute)
+	j := submit(t, s, types.CreateJobRequest{Name: "stop-on-worker", JobSpec: types.JobSpec{
+		Command:   sh(`trap 'echo "stopping on $(hostname)"; sleep 1; echo "state saved"; exit 0' TERM; echo started; sleep 300 & wait`),
+		Placement: &types.Placement{Constraints: []string{"node.labels.swarmjob-test-role==worker"}},
+	}})
+	waitFor(t, time.Minute, "the attempt to run on a worker", func() (bool, error) {
+		j, err := s.client.GetJob(ctx, j.ID)
+		return err == nil && len(j.Status.Attempts) == 1 && j.Status.Attempts[0].State == "running" && workers[j.Status.Attempts[0].Node] != nil, err
+	})
+	time.Sleep(300 * time.Millisecond) // let "started" reach the log
+	if _, err := s.client.CancelJob(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	done := waitTerminal(t, s, j.ID, time.Minute)
+	if done.Status.Phase != types.PhaseCancelled || done.Status.Attempts[0].Reason != "Cancelled" {
+		t.Fatalf("status = %+v, want Cancelled", done.Status)
+	}
+	out := logs(t, s, j.ID, client.LogOptions{})
+	if !strings.HasPrefix(out, "started\nstopping on ") || !strings.HasSuffix(out, "state saved\n") {
+		t.Errorf("output %q: want what the attempt wrote before and after SIGTERM", out)
+	}
+	assertNoServices(t, j.ID)
+}
