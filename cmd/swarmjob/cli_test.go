@@ -244,7 +244,7 @@ func TestRunInterrupted(t *testing.T) {
 	if stdout != "" && stdout != "started\n" {
 		t.Errorf("stdout = %q, want at most the output streamed before the interrupt", stdout)
 	}
-	if want := "swarmjob: cancel requested for job job-1\n"; stderr != want {
+	if want := "swarmjob: cancel requested for job job-1; what it writes while it stops is kept: swarmjob logs job-1\n"; stderr != want {
 		t.Errorf("stderr = %q, want %q", stderr, want)
 	}
 	if diff := cmp.Diff([]string{"job-1"}, f.calls().Cancels); diff != "" {

@@ -258,7 +258,7 @@ func runJob(ctx context.Context, env *cliEnv, req types.CreateJobRequest, key st
 		if _, err := c.CancelJob(cctx, job.ID); err != nil {
 			env.errorf("cancelling job %s: %v", job.ID, err)
 		} else {
-			env.errorf("cancel requested for job %s", job.ID)
+			env.errorf("cancel requested for job %s; what it writes while it stops is kept: swarmjob logs %s", job.ID, job.ID)
 		}
 		return &exitError{code: exitInterrupted}
 	}
