@@ -121,7 +121,7 @@ func TestPolicyWireTypesMatchThePolicyFormat(t *testing.T) {
 		AllowedBindPrefixes: []string{"/srv"}, AllowedVolumes: []string{}, AllowedImages: []string{"x/*"},
 		AllowedSecrets: []string{"s_*"}, AllowedConfigs: []string{"c_*"}, MaxCPUs: new(1.5), MaxMemoryBytes: new(int64(1 << 30)),
 		MaxCompletions: new(10), MaxParallelism: new(5), MaxActiveDeadlineSeconds: new(int64(60)), MaxLogBytes: new(int64(4096)),
-		MaxActiveAttempts: new(3), MaxChildDepth: new(1), MaxChildren: new(7),
+		MaxActiveAttempts: new(3), MaxChildDepth: new(1), MaxChildren: new(7), MaxStopGracePeriodSeconds: new(int64(30)),
 	}
 	spec := types.PolicySpec{Defaults: full, Tenants: map[string]types.PolicyRules{"a": full}}
 	f, err := policyFromWire(spec)

@@ -49,7 +49,12 @@ const (
 	RuleMaxLogBytes    = "maxLogBytes"
 	RuleMaxChildDepth  = "maxChildDepth"
 	RuleMaxChildren    = "maxChildren"
+	RuleMaxStopGrace   = "maxStopGracePeriodSeconds"
 )
+
+// swarmStopGracePeriod is the grace period Swarm gives a container that sets
+// none: a ceiling below it is filled into jobs that set none.
+const swarmStopGracePeriod = 10
 
 // TenantPlaceholder in a volume or image pattern stands for the tenant's
 // name.
@@ -122,6 +127,11 @@ type Rules struct {
 	// DefaultMaxChildren.
 	MaxChildDepth *int `json:"maxChildDepth,omitempty"`
 	MaxChildren   *int `json:"maxChildren,omitempty"`
+	// MaxStopGracePeriodSeconds bounds a job's stopGracePeriodSeconds: how
+	// long a stopped attempt may hold its resources (and the tenant's
+	// slots) before it is killed. A job that sets none gets the smaller of
+	// this and Swarm's 10 s. Default: none (the API's 3600).
+	MaxStopGracePeriodSeconds *int64 `json:"maxStopGracePeriodSeconds,omitempty"`
 }
 
 // Built-in ceilings on child jobs: a job's tree of descendants stays small
@@ -313,6 +323,8 @@ func (r Rules) check(where string) error {
 		return fmt.Errorf("%s.%s: must be between 0 (no child jobs) and %d", where, RuleMaxChildDepth, jobs.MaxChildDepth)
 	case r.MaxChildren != nil && (*r.MaxChildren < 0 || *r.MaxChildren > jobs.MaxChildrenPerJob):
 		return fmt.Errorf("%s.%s: must be between 0 (no child jobs) and %d", where, RuleMaxChildren, jobs.MaxChildrenPerJob)
+	case r.MaxStopGracePeriodSeconds != nil && (*r.MaxStopGracePeriodSeconds < 0 || *r.MaxStopGracePeriodSeconds > jobs.MaxStopGracePeriodSeconds):
+		return fmt.Errorf("%s.%s: must be between 0 and %d", where, RuleMaxStopGrace, jobs.MaxStopGracePeriodSeconds)
 	}
 	return nil
 }
@@ -373,6 +385,7 @@ func merge(base, o Rules) Rules {
 	base.MaxActiveAttempts = cmp.Or(o.MaxActiveAttempts, base.MaxActiveAttempts)
 	base.MaxChildDepth = cmp.Or(o.MaxChildDepth, base.MaxChildDepth)
 	base.MaxChildren = cmp.Or(o.MaxChildren, base.MaxChildren)
+	base.MaxStopGracePeriodSeconds = cmp.Or(o.MaxStopGracePeriodSeconds, base.MaxStopGracePeriodSeconds)
 	return base
 }
 
@@ -440,6 +453,9 @@ func (p *Policy) Apply(tenant string, spec *jobs.Spec) error {
 	if r.MaxActiveDeadlineSeconds != nil && spec.ActiveDeadlineSeconds == 0 {
 		spec.ActiveDeadlineSeconds = *r.MaxActiveDeadlineSeconds
 	}
+	if c := r.MaxStopGracePeriodSeconds; c != nil && spec.StopGracePeriodSeconds == nil && *c < swarmStopGracePeriod {
+		spec.StopGracePeriodSeconds = new(*c)
+	}
 	if spec.MaxLogBytes == 0 {
 		spec.MaxLogBytes = p.defaultLogBytes
 		if c := r.MaxLogBytes; c != nil && (spec.MaxLogBytes == 0 || *c < spec.MaxLogBytes) {
@@ -487,6 +503,9 @@ func checkCeilings(tenant string, r Rules, s *jobs.Spec) error {
 	}
 	if c := r.MaxActiveDeadlineSeconds; c != nil && s.ActiveDeadlineSeconds > *c {
 		return refuse(tenant, RuleMaxDeadline, "activeDeadlineSeconds: %d exceeds the ceiling %d", s.ActiveDeadlineSeconds, *c)
+	}
+	if c, g := r.MaxStopGracePeriodSeconds, s.StopGracePeriodSeconds; c != nil && g != nil && *g > *c {
+		return refuse(tenant, RuleMaxStopGrace, "stopGracePeriodSeconds: %d exceeds the ceiling %d", *g, *c)
 	}
 	if c := r.MaxLogBytes; c != nil && s.MaxLogBytes > *c {
 		return refuse(tenant, RuleMaxLogBytes, "maxLogBytes: %d exceeds the ceiling %d", s.MaxLogBytes, *c)

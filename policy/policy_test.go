@@ -220,7 +220,8 @@ func TestCeilings(t *testing.T) {
 	p := newTestPolicy(t, File{
 		Defaults: Rules{MaxCPUs: ptr(2.0), MaxMemoryBytes: ptr[int64](1 << 30), MaxCompletions: ptr(10), MaxParallelism: ptr(4),
 			MaxActiveDeadlineSeconds: ptr[int64](3600)},
-		Tenants: map[string]Rules{"big": {MaxCPUs: ptr(16.0), MaxChildren: ptr(500)}, "none": {MaxChildren: ptr(0)}},
+		Tenants: map[string]Rules{"big": {MaxCPUs: ptr(16.0), MaxChildren: ptr(500), MaxStopGracePeriodSeconds: ptr[int64](60)},
+			"none": {MaxChildren: ptr(0)}, "quick": {MaxStopGracePeriodSeconds: ptr[int64](3)}},
 	})
 	ok := func() jobs.Spec { return jobs.Spec{Image: "busybox", Completions: 1, Parallelism: 1} }
 	tests := []struct {
@@ -243,6 +244,9 @@ func TestCeilings(t *testing.T) {
 		{"children over the built-in ceiling", "a", func(s *jobs.Spec) { s.ChildJobs = &jobs.ChildJobs{MaxDepth: 1, MaxChildren: 101} }, RuleMaxChildren},
 		{"children of a tenant allowed more", "big", func(s *jobs.Spec) { s.ChildJobs = &jobs.ChildJobs{MaxDepth: 1, MaxChildren: 500} }, ""},
 		{"children of a tenant allowed none", "none", func(s *jobs.Spec) { s.ChildJobs = &jobs.ChildJobs{MaxDepth: 1, MaxChildren: 1} }, RuleMaxChildren},
+		{"grace period without a ceiling", "a", func(s *jobs.Spec) { s.StopGracePeriodSeconds = ptr[int64](3600) }, ""},
+		{"grace period over the ceiling", "big", func(s *jobs.Spec) { s.StopGracePeriodSeconds = ptr[int64](61) }, RuleMaxStopGrace},
+		{"grace period at the ceiling", "big", func(s *jobs.Spec) { s.StopGracePeriodSeconds = ptr[int64](60) }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -267,6 +271,17 @@ func TestCeilings(t *testing.T) {
 	want.ActiveDeadlineSeconds = 3600
 	if diff := cmp.Diff(want, s); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+	// A grace ceiling below Swarm's 10 s is filled in; one above is not
+	// (Swarm's default is within it).
+	for tenant, want := range map[string]*int64{"quick": ptr[int64](3), "big": nil} {
+		s := ok()
+		if err := p.Apply(tenant, &s); err != nil {
+			t.Fatal(err)
+		}
+		if !cmp.Equal(s.StopGracePeriodSeconds, want) {
+			t.Errorf("tenant %s: stopGracePeriodSeconds %v, want %v", tenant, s.StopGracePeriodSeconds, want)
+		}
 	}
 	wantRule(t, p.CheckParallelism("a", 5), RuleMaxParallelism)
 	wantRule(t, p.CheckParallelism("a", 4), "")

@@ -566,6 +566,8 @@ type PolicyRules struct {
 	MaxActiveAttempts        *int     `json:"maxActiveAttempts,omitempty"`
 	MaxChildDepth            *int     `json:"maxChildDepth,omitempty"`
 	MaxChildren              *int     `json:"maxChildren,omitempty"`
+	// MaxStopGracePeriodSeconds bounds stopGracePeriodSeconds.
+	MaxStopGracePeriodSeconds *int64 `json:"maxStopGracePeriodSeconds,omitempty"`
 }
 
 // PolicySpec is a policy document: the body of PUT /v1/policy, in the
