@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"maps"
 	"mime"
@@ -101,7 +100,7 @@ func decodeJSON(body io.Reader, v any) error {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
 			if key, got, ok := badMapValue(raw, wireFieldPath(typeErr.Field)); ok {
-				return jobs.Errorf(jobs.EINVALID, "%s.%s: must be %s, got %s", wireFieldPath(typeErr.Field), key, jsonTypeName(typeErr.Type), got)
+				return jobs.Errorf(jobs.EINVALID, "%s.%s: must be %s, got %s", wireFieldPath(typeErr.Field), key, jsonfield.TypeName(typeErr.Type), got)
 			}
 		}
 		return decodeError(err, int64(len(raw)))
@@ -143,9 +142,9 @@ func decodeError(err error, read int64) error {
 			if ft.Kind() == reflect.Map {
 				what = "value"
 			}
-			return jobs.Errorf(jobs.EINVALID, "%s: each %s must be %s, got %s", field, what, jsonTypeName(typeErr.Type), typeErr.Value)
+			return jobs.Errorf(jobs.EINVALID, "%s: each %s must be %s, got %s", field, what, jsonfield.TypeName(typeErr.Type), typeErr.Value)
 		}
-		return jobs.Errorf(jobs.EINVALID, "%s: must be %s, got %s", field, jsonTypeName(typeErr.Type), typeErr.Value)
+		return jobs.Errorf(jobs.EINVALID, "%s: must be %s, got %s", field, jsonfield.TypeName(typeErr.Type), typeErr.Value)
 	}
 	// Unknown fields are explained by decodeJSON (jsonfield).
 	msg := strings.TrimPrefix(err.Error(), "json: ")
@@ -190,33 +189,6 @@ func requestFieldType(path string) reflect.Type {
 		return nil
 	}
 	return t
-}
-
-// jsonTypeName says in words which JSON value a Go type takes.
-func jsonTypeName(t reflect.Type) string {
-	if t == nil {
-		return "a different type"
-	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return fmt.Sprintf("an integer (%d-bit)", t.Bits())
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return fmt.Sprintf("a non-negative integer (%d-bit)", t.Bits())
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.Map, reflect.Struct:
-		return "an object"
-	}
-	return t.String()
 }
 
 // checkJSONContentType accepts a request without Content-Type or with

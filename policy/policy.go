@@ -217,6 +217,12 @@ func Parse(doc []byte) (*Policy, error) {
 		if name, ok := jsonfield.UnknownName(err); ok {
 			return nil, fmt.Errorf("parsing: %s", jsonfield.ExplainUnknown(js, reflect.TypeFor[File](), name))
 		}
+		// The words of the API's decoder, so that a file reads the same
+		// message whether the CLI or the server checks it.
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return nil, fmt.Errorf("parsing: %s: must be %s, got %s", typeErr.Field, jsonfield.TypeName(typeErr.Type), typeErr.Value)
+		}
 		return nil, fmt.Errorf("parsing: %w", err)
 	}
 	return New(f)

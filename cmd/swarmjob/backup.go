@@ -17,7 +17,8 @@ func newBackupCmd(env *cliEnv) *cobra.Command {
 		Use:   "backup [--data-dir DIR] FILE",
 		Short: "Copy the server's store to FILE, consistently, while it runs",
 		Long: "backup writes a consistent copy of the store in --data-dir (jobs, attempts,\n" +
-			"results, events, tokens and the child-token key) to the new file FILE, mode\n" +
+			"results, events, tokens, the policy set through the API and the child-token\n" +
+			"key) to the new file FILE, mode\n" +
 			"0600, while the server runs: the copy is the store as it was at one instant.\n" +
 			"It reads the data directory directly, so it runs on the server's machine\n" +
 			"as a user who can read it; it needs no token.\n\n" +

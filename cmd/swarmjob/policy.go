@@ -43,7 +43,7 @@ func newPolicyGetCmd(env *cliEnv) *cobra.Command {
 		Use:   "get [--tenant NAME]",
 		Short: "Print the policy, or one tenant's rules",
 		Long: "Without --tenant, print the whole policy in force (admin) in the format of a\n" +
-			"policy file, which `swarmjob policy set` takes back. With --tenant, print the\n" +
+			"policy file, YAML or JSON, which `swarmjob policy set` takes back. With --tenant, print the\n" +
 			"rules in force for that tenant, its own over the defaults; a tenant's token\n" +
 			"reads its own tenant's.",
 		Args: cobra.NoArgs,
@@ -76,7 +76,9 @@ func newPolicyGetCmd(env *cliEnv) *cobra.Command {
 				return err
 			}
 			if output == outputJSON {
-				return writeJSON(env.stdout, p)
+				// The document alone, as set takes it back; JSON has no
+				// comments for where it comes from (GET /v1/policy has).
+				return writeJSON(env.stdout, p.Policy)
 			}
 			fmt.Fprintf(env.stdout, "# policy source: %s, since %s\n", policySource(p), p.Since.Format("2006-01-02T15:04:05Z07:00"))
 			return writeYAML(env.stdout, p.Policy)

@@ -51,6 +51,15 @@ func TestPolicyCommands(t *testing.T) {
 			t.Errorf("get after set: exit %d, %q lacks %q", code, out, want)
 		}
 	}
+	// So is the JSON form.
+	code, jsonOut, _ := runEnv(t, env, "policy", "get", "-o", "json")
+	asJSON := filepath.Join(t.TempDir(), "printed.json")
+	if err := os.WriteFile(asJSON, []byte(jsonOut), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runEnv(t, env, "policy", "set", asJSON); code != 0 || !strings.Contains(jsonOut, `"allowedSecrets": []`) {
+		t.Errorf("set of get -o json's output: exit %d, %q; output %s", code, stderr, jsonOut)
+	}
 	printed := filepath.Join(t.TempDir(), "printed.yaml")
 	if err := os.WriteFile(printed, []byte(out), 0o600); err != nil {
 		t.Fatal(err)
@@ -93,6 +102,19 @@ func TestPolicyCommands(t *testing.T) {
 		if code != tt.code || !strings.Contains(stderr, tt.msg) {
 			t.Errorf("%v: exit %d, %q; want exit %d and %q", tt.args, code, stderr, tt.code, tt.msg)
 		}
+	}
+	// A refusal points to the rules.
+	wtok, wsecret, err := auth.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateToken(t.Context(), auth.Token{ID: wtok, Tenant: "data", Scopes: []auth.Scope{auth.ScopeJobsWrite}, Hash: auth.Hash(wsecret)}); err != nil {
+		t.Fatal(err)
+	}
+	writerEnv := map[string]string{"SWARMJOB_URL": srv.URL, "SWARMJOB_TOKEN": wsecret}
+	if code, _, stderr := runEnv(t, writerEnv, "run", "-d", "docker.io/other/img"); code != 1 ||
+		!strings.Contains(stderr, "policy rule allowedImages") || !strings.Contains(stderr, "swarmjob policy get --tenant NAME shows your tenant's rules") {
+		t.Errorf("a refused image: exit %d, %q", code, stderr)
 	}
 	// A bad file is refused before it is sent, naming the field.
 	if err := os.WriteFile(file, []byte("defaults:\n  maxCpu: 2\n"), 0o600); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/swarmjob/swarmjob/api/types"
 	"github.com/swarmjob/swarmjob/client"
 )
 
@@ -124,6 +125,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	if client.IsUnauthorized(err) {
 		env.errorf("%v; %s", err, unauthorizedHint)
+		return &exitError{code: 1}
+	}
+	var apiErr *client.Error
+	if errors.As(err, &apiErr) && apiErr.Code == types.CodePolicyViolation {
+		env.errorf("%v; swarmjob policy get --tenant NAME shows your tenant's rules", err)
 		return &exitError{code: 1}
 	}
 	if shortIDRE.MatchString(err.Error()) && client.IsNotFound(err) {

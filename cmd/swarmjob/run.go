@@ -13,6 +13,7 @@ import (
 
 	"github.com/swarmjob/swarmjob/api/types"
 	"github.com/swarmjob/swarmjob/client"
+	"github.com/swarmjob/swarmjob/jobs"
 )
 
 // cancelTimeout bounds the cancel request sent after Ctrl-C, when the
@@ -92,7 +93,7 @@ func newRunCmd(env *cliEnv) *cobra.Command {
 	f.IntVar(&o.backoffLimitPerIndex, "backoff-limit-per-index", 0, "retries per index after failed attempts (needs --indexed; makes --backoff-limit default to unlimited)")
 	f.IntVar(&o.maxFailedIndexes, "max-failed-indexes", 0, "fail the job once more indexes than this failed (needs --backoff-limit-per-index)")
 	f.DurationVar(&o.attemptDeadline, "attempt-deadline", 0, "time limit of each attempt from its creation, rounded up to seconds (0 = none)")
-	f.DurationVar(&o.stopGracePeriod, "stop-grace-period", 0, "time a stopped attempt has between SIGTERM and SIGKILL, rounded up to seconds; its output until it exits is kept (default: Swarm's 10s)")
+	f.DurationVar(&o.stopGracePeriod, "stop-grace-period", 0, "time a stopped attempt has between SIGTERM and SIGKILL, rounded up to seconds; its output until it exits is kept (default: Swarm's 10s, or the tenant's policy ceiling when lower)")
 	f.BoolVar(&o.suspend, "suspend", false, "submit the job suspended; it starts once resumed (swarmjob resume ID)")
 	f.Float64Var(&o.cpus, "cpus", 0, "CPU limit per attempt, may be fractional (0 = none)")
 	f.Var(&o.memory, "memory", "memory limit per attempt, such as 64m or 1g (0 = none)")
@@ -143,8 +144,8 @@ func (o *runOptions) request(cmd *cobra.Command, args []string) (types.CreateJob
 	}
 	if cmd.Flags().Changed("stop-grace-period") {
 		// 0 is a grace period too: none.
-		if o.stopGracePeriod < 0 {
-			return req, usageErrorf("--stop-grace-period: must not be negative, got %s", o.stopGracePeriod)
+		if o.stopGracePeriod < 0 || o.stopGracePeriod > jobs.MaxStopGracePeriodSeconds*time.Second {
+			return req, usageErrorf("--stop-grace-period: must be between 0 and %s, got %s", jobs.MaxStopGracePeriodSeconds*time.Second, o.stopGracePeriod)
 		}
 		secs := int64((o.stopGracePeriod + time.Second - 1) / time.Second)
 		req.StopGracePeriodSeconds = &secs
