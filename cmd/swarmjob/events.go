@@ -88,6 +88,11 @@ func followEvents(ctx context.Context, env *cliEnv, opts client.EventsOptions, o
 			}
 			return &exitError{code: 1}
 		case err != nil:
+			// Cut (the server crashed, the network went): the stream
+			// resumes where it broke.
+			if id, ok := st.LastEventID(); ok {
+				return fmt.Errorf("%w; resume with --since %d", err, id)
+			}
 			return err
 		}
 		if output == "json" {

@@ -16,6 +16,8 @@ import (
 type eventsServer struct {
 	body string
 	hold bool
+	// cut aborts the response after the body, as a crashed server does.
+	cut bool
 
 	mu     sync.Mutex
 	query  string
@@ -35,6 +37,9 @@ func (s *eventsServer) start(t *testing.T) string {
 		w.Header().Set("Content-Type", "text/event-stream")
 		io.WriteString(w, s.body)
 		w.(http.Flusher).Flush()
+		if s.cut {
+			panic(http.ErrAbortHandler)
+		}
 		if s.hold {
 			<-r.Context().Done()
 		}
@@ -180,5 +185,14 @@ func TestParseTimeFlag(t *testing.T) {
 		if !got.Equal(tt.want) {
 			t.Errorf("parseTimeFlag(%q) = %v, want %v", tt.in, got, tt.want)
 		}
+	}
+}
+
+// A stream cut short (the server crashed) says where to resume.
+func TestEventsCommandCutStream(t *testing.T) {
+	s := &eventsServer{body: eventsStream, cut: true}
+	code, _, stderr := runCLI(t, t.Context(), s.start(t), "events")
+	if code != 1 || !strings.Contains(stderr, "resume with --since 51") || strings.Contains(stderr, "the server ended") {
+		t.Errorf("exit %d, stderr %q; want exit 1 saying the stream broke and where to resume", code, stderr)
 	}
 }
