@@ -265,6 +265,15 @@ func decideWithin(j *jobs.Job, observed []observedAttempt, takenAt, now time.Tim
 	}
 	if (v.Phase != "" || j.Spec.Suspend) && sum.active > 0 {
 		// Stops are in flight; their outcomes come through the observer.
+		why := "suspended"
+		switch {
+		case v.Phase == jobs.PhaseCancelled:
+			why = "cancelled"
+		case v.Phase != "":
+			why = fmt.Sprintf("%s (%s)", v.Phase, v.Reason)
+		}
+		st.Reason = jobs.ReasonStopping
+		st.Message = fmt.Sprintf("job %s; waiting for %d attempt(s) to exit", why, sum.active)
 		return d
 	}
 	if v.Phase != "" {

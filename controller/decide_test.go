@@ -313,6 +313,9 @@ func TestDecide(t *testing.T) {
 				if d.hasActions() || d.RequeueAfter != stopWait(newJob())-3*time.Second || d.Status.Phase.Terminal() {
 					t.Errorf("actions %+v, requeue %v, phase %s; want to wait until the stop's limit, the job not finished", d, d.RequeueAfter, d.Status.Phase)
 				}
+				if d.Status.Reason != jobs.ReasonStopping || d.Status.Message != "job cancelled; waiting for 1 attempt(s) to exit" {
+					t.Errorf("status %s: %s, want Stopping and why", d.Status.Reason, d.Status.Message)
+				}
 			},
 		},
 		{

@@ -456,8 +456,8 @@ func TestSyncCancelKeepsWhatTheTaskWritesWhileStopping(t *testing.T) {
 	if h.log.index("update swarmjob-job1-0-0 stop=Cancelled") < 0 || h.log.index("remove") >= 0 {
 		t.Fatalf("journal = %q, want the service updated to stop, not removed", h.log.list())
 	}
-	if j := h.job(t); j.Status.Phase.Terminal() || j.Status.Attempts[0].Finished() {
-		t.Fatalf("status = %+v, want the job still stopping", j.Status)
+	if j := h.job(t); j.Status.Phase.Terminal() || j.Status.Attempts[0].Finished() || j.Status.Reason != jobs.ReasonStopping {
+		t.Fatalf("status = %+v, want the job still stopping, saying so", j.Status)
 	}
 	// Stopping twice is not stopping again.
 	if err := h.step(t); err != nil {

@@ -54,6 +54,9 @@ const (
 	ReasonResumed              = "Resumed"
 	// ReasonQueued: the job waits for its tenant's cap on active attempts.
 	ReasonQueued = "Queued"
+	// ReasonStopping: the job is being cancelled, suspended or finished
+	// and waits for its stopped attempts to exit (their grace period).
+	ReasonStopping = "Stopping"
 )
 
 // Condition types, as in Kubernetes.
