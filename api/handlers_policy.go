@@ -87,7 +87,12 @@ func policyToWire(st policy.State) types.Policy {
 			spec.Tenants[name] = rulesToWire(r)
 		}
 	}
-	return types.Policy{Source: string(st.Source), File: st.File, Since: st.Since.UTC(), Policy: spec}
+	out := types.Policy{Source: string(st.Source), File: st.File, Since: st.Since.UTC(), Policy: spec, ReloadError: st.ReloadError}
+	if !st.ReloadFailedAt.IsZero() {
+		at := st.ReloadFailedAt.UTC()
+		out.ReloadFailedAt = &at
+	}
+	return out
 }
 
 // rulesToWire and policyFromWire convert through JSON: the wire types and

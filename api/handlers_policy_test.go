@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -98,8 +99,19 @@ func TestPolicyFromAFileIsNotSetThroughTheAPI(t *testing.T) {
 	e := newTestEnv(t, func(c *Config) { c.Policy = keeper })
 	wantError(t, e.as(testAdminToken, "PUT", "/v1/policy", `{"defaults":{}}`), 409, types.CodeConflict, file, "SIGHUP")
 	got := decodeBody[types.Policy](t, e.as(testAdminToken, "GET", "/v1/policy", ""))
-	if got.Source != types.PolicySourceFile || got.File != file || *got.Policy.Defaults.MaxCPUs != 2 {
+	if got.Source != types.PolicySourceFile || got.File != file || *got.Policy.Defaults.MaxCPUs != 2 || got.ReloadError != "" {
 		t.Errorf("GET /v1/policy: %+v", got)
+	}
+	// A reload that fails is said, with the policy still in force.
+	if err := os.WriteFile(file, []byte("defaults:\n  maxCpus: -1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keeper.Reload(); err == nil {
+		t.Fatal("reloading a bad file: no error")
+	}
+	got = decodeBody[types.Policy](t, e.as(testAdminToken, "GET", "/v1/policy", ""))
+	if !strings.Contains(got.ReloadError, "maxCpus") || got.ReloadFailedAt == nil || *got.Policy.Defaults.MaxCPUs != 2 {
+		t.Errorf("GET /v1/policy after a failed reload: %+v", got)
 	}
 }
 

@@ -57,6 +57,11 @@ type State struct {
 	// Since is when this policy came into force: read from the file, or
 	// set through the API.
 	Since time.Time
+	// ReloadError is why the last Reload of the file failed, at
+	// ReloadFailedAt, when it did since this policy came into force: the
+	// file on disk is not the policy in force.
+	ReloadError    string
+	ReloadFailedAt time.Time
 }
 
 // KeeperConfig configures NewKeeper.
@@ -148,8 +153,11 @@ func (k *Keeper) Reload() (State, error) {
 	k.mu.Lock()
 	p, err := Load(k.cfg.File)
 	if err != nil {
+		st := k.State()
+		st.ReloadError, st.ReloadFailedAt = err.Error(), k.cfg.Now()
+		k.cur.Store(&st)
 		k.mu.Unlock()
-		return k.State(), err
+		return st, err
 	}
 	k.install(State{Policy: p, Source: SourceFile, File: k.cfg.File, Since: k.cfg.Now()})
 	k.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -127,12 +128,18 @@ func TestKeeperFromFile(t *testing.T) {
 	if *k.Policy().For("a").MaxParallelism != 2 {
 		t.Error("a broken file replaced the policy in force")
 	}
+	if st := k.State(); !strings.Contains(st.ReloadError, "maxParalelism") || st.ReloadFailedAt.IsZero() {
+		t.Errorf("after a failed reload: %q at %v, want the error said", st.ReloadError, st.ReloadFailedAt)
+	}
 	write("defaults:\n  maxParallelism: 4\n")
 	if _, err := k.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	if *k.Policy().For("a").MaxParallelism != 4 {
 		t.Error("the reloaded file is not in force")
+	}
+	if st := k.State(); st.ReloadError != "" {
+		t.Errorf("a good reload left the error %q", st.ReloadError)
 	}
 	if adjusted != 2 {
 		t.Errorf("Adjust ran %d times, want once per policy put in force (2)", adjusted)

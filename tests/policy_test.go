@@ -143,6 +143,9 @@ func TestPolicyFileReloadedOnSIGHUP(t *testing.T) {
 	if _, err := tenant.CreateJob(ctx, req); !isStatus(err, 403, types.CodePolicyViolation) {
 		t.Fatalf("after a bad file: %v, want the old policy still in force", err)
 	}
+	if p, err := s.client.Policy(ctx); err != nil || !strings.Contains(p.ReloadError, "allowedImage") {
+		t.Errorf("GET /v1/policy after a bad file: %+v, %v; want the reload's error", p, err)
+	}
 
 	write("tenants:\n  pol-file:\n    allowedImages: ['swarmjob/*']\n")
 	before, err := s.client.Policy(ctx)

@@ -598,6 +598,10 @@ type Policy struct {
 	File string `json:"file,omitempty"`
 	// Since is when it came into force.
 	Since time.Time `json:"since"`
+	// ReloadError says why the last SIGHUP failed to read the file, at
+	// ReloadFailedAt: the file differs from the policy in force.
+	ReloadError    string     `json:"reloadError,omitempty"`
+	ReloadFailedAt *time.Time `json:"reloadFailedAt,omitempty"`
 	// Policy is the document, as set: PUT it back to restore it.
 	Policy PolicySpec `json:"policy"`
 }

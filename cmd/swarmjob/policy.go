@@ -81,6 +81,9 @@ func newPolicyGetCmd(env *cliEnv) *cobra.Command {
 				return writeJSON(env.stdout, p.Policy)
 			}
 			fmt.Fprintf(env.stdout, "# policy source: %s, since %s\n", policySource(p), p.Since.Format("2006-01-02T15:04:05Z07:00"))
+			if p.ReloadError != "" {
+				env.errorf("the last SIGHUP did not load %s (%s): %s; the policy in force is the one below", p.File, p.ReloadFailedAt.Format("2006-01-02T15:04:05Z07:00"), p.ReloadError)
+			}
 			return writeYAML(env.stdout, p.Policy)
 		},
 	}
