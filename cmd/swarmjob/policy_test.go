@@ -53,6 +53,9 @@ func TestPolicyCommands(t *testing.T) {
 	}
 	// So is the JSON form.
 	code, jsonOut, _ := runEnv(t, env, "policy", "get", "-o", "json")
+	if code != 0 {
+		t.Fatalf("get -o json: exit %d", code)
+	}
 	asJSON := filepath.Join(t.TempDir(), "printed.json")
 	if err := os.WriteFile(asJSON, []byte(jsonOut), 0o600); err != nil {
 		t.Fatal(err)
