@@ -4,10 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"net/http"
-	"os"
 	"slices"
 	"strings"
 
@@ -142,25 +139,11 @@ func newPolicySetCmd(env *cliEnv) *cobra.Command {
 // for "-", and checks it as the server does: strictly, naming the field of
 // any problem.
 func readPolicyFile(env *cliEnv, name string) (types.PolicySpec, error) {
-	r, label := env.stdin, "stdin"
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return types.PolicySpec{}, err
-		}
-		defer f.Close()
-		r, label = f, name
-	}
-	if r == nil {
-		return types.PolicySpec{}, fmt.Errorf("%s: nothing to read", label)
-	}
-	const maxBytes = 1 << 20
-	data, err := io.ReadAll(http.MaxBytesReader(nil, io.NopCloser(r), maxBytes))
+	// A policy file's own bound (policy.Load's); its JSON form is held to
+	// the server's body limit below.
+	data, label, err := readInput(env, name, 1<<20)
 	if err != nil {
-		if isTooLarge(err) {
-			return types.PolicySpec{}, fmt.Errorf("%s: must be at most %d bytes", label, maxBytes)
-		}
-		return types.PolicySpec{}, fmt.Errorf("reading %s: %w", label, err)
+		return types.PolicySpec{}, err
 	}
 	p, err := policy.Parse(data)
 	if err != nil {

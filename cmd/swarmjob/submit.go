@@ -62,19 +62,15 @@ func newSubmitCmd(env *cliEnv) *cobra.Command {
 	return cmd
 }
 
-// readJobFile reads one job request from the file named name, or from
-// stdin when name is "-", in JSON or YAML (see jobFileFormat). JSON is
-// decoded by the server's own strict decoder, and YAML is converted to JSON
-// and then decoded by it, so that the messages are the server's (unknown
-// fields, wrong types), prefixed with the file name. The file is bounded
-// by the server's body limit.
-func readJobFile(env *cliEnv, name string) (types.CreateJobRequest, error) {
-	r := env.stdin
-	label := "stdin"
+// readInput reads the file named name, or stdin when name is "-", whole
+// but for at most maxBytes, and returns it with how to name it in
+// messages.
+func readInput(env *cliEnv, name string, maxBytes int64) (data []byte, label string, err error) {
+	r, label := env.stdin, "stdin"
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
-			return types.CreateJobRequest{}, err
+			return nil, name, err
 		}
 		defer f.Close()
 		r, label = f, name
@@ -82,12 +78,26 @@ func readJobFile(env *cliEnv, name string) (types.CreateJobRequest, error) {
 	if r == nil {
 		r = strings.NewReader("")
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(nil, io.NopCloser(r), api.DefaultMaxBodyBytes))
+	data, err = io.ReadAll(http.MaxBytesReader(nil, io.NopCloser(r), maxBytes))
 	if err != nil {
 		if isTooLarge(err) {
-			return types.CreateJobRequest{}, fmt.Errorf("%s: must be at most %d bytes", label, api.DefaultMaxBodyBytes)
+			return nil, label, fmt.Errorf("%s: must be at most %d bytes", label, maxBytes)
 		}
-		return types.CreateJobRequest{}, fmt.Errorf("reading %s: %w", label, err)
+		return nil, label, fmt.Errorf("reading %s: %w", label, err)
+	}
+	return data, label, nil
+}
+
+// readJobFile reads one job request from the file named name, or from
+// stdin when name is "-", in JSON or YAML (see jobFileFormat). JSON is
+// decoded by the server's own strict decoder, and YAML is converted to JSON
+// and then decoded by it, so that the messages are the server's (unknown
+// fields, wrong types), prefixed with the file name. The file is bounded
+// by the server's body limit.
+func readJobFile(env *cliEnv, name string) (types.CreateJobRequest, error) {
+	data, label, err := readInput(env, name, api.DefaultMaxBodyBytes)
+	if err != nil {
+		return types.CreateJobRequest{}, err
 	}
 	yamlFile := jobFileFormat(name, data) == "yaml"
 	if yamlFile {
