@@ -72,15 +72,12 @@ type stopAction struct {
 // grace period, and stopReportTime for its node to report) before its
 // attempt is finished without waiting more, and its service removed.
 func stopWait(j *jobs.Job) time.Duration {
-	grace := swarmStopGracePeriod
+	grace := int64(jobs.SwarmStopGracePeriodSeconds)
 	if g := j.Spec.StopGracePeriodSeconds; g != nil {
-		grace = time.Duration(*g) * time.Second
+		grace = *g
 	}
-	return grace + stopReportTime
+	return time.Duration(grace)*time.Second + stopReportTime
 }
-
-// swarmStopGracePeriod is Swarm's grace period for a job that sets none.
-const swarmStopGracePeriod = 10 * time.Second
 
 // stopReportTime is how long a stopped task's end may take to be seen after
 // its grace period.
@@ -202,9 +199,9 @@ func decideWithin(j *jobs.Job, observed []observedAttempt, takenAt, now time.Tim
 		if t := o.Task; t != nil && t.NodeLost && o.Stop != nil {
 			// Lost while stopping: it was on its way out for the stop's
 			// reason, which a lost node does not turn into a failure.
-			out := stopped(observe(a, o), *o.Stop, now)
-			out.Error = fmt.Sprintf("%s; node %s went down while the attempt stopped", out.Error, t.Node)
-			d.Finish = append(d.Finish, finishAction{Outcome: out, ServiceID: o.ServiceID, Capture: t.HasContainer, BestEffort: true})
+			f := stopNow(a, o, *o.Stop, now)
+			f.Outcome.Error += fmt.Sprintf("; node %s went down while the attempt stopped", t.Node)
+			d.Finish = append(d.Finish, f)
 			continue
 		}
 		if t := o.Task; t != nil && t.NodeLost {
@@ -223,25 +220,23 @@ func decideWithin(j *jobs.Job, observed []observedAttempt, takenAt, now time.Tim
 				d.requeue(left)
 				continue
 			}
-			out := stopped(observe(a, o), *o.Stop, now)
+			f := stopNow(a, o, *o.Stop, now)
 			if o.Task == nil {
-				out.Error += "; its task was gone before its output could be read (is the Swarm's task history limit below 2?)"
+				f.Outcome.Error += "; its task was gone before its output could be read (is the Swarm's task history limit below 2?)"
 			}
-			hasContainer := o.Task != nil && o.Task.HasContainer
-			d.Finish = append(d.Finish, finishAction{Outcome: out, ServiceID: o.ServiceID, Capture: hasContainer, BestEffort: true})
+			d.Finish = append(d.Finish, f)
 			continue
 		}
 		if stopping {
-			hasContainer := o.Task != nil && o.Task.HasContainer
-			if hasContainer && !j.DeleteRequested {
+			f := stopNow(a, o, stop, now)
+			if f.Capture && !j.DeleteRequested {
 				// A running task is stopped and waited for, so that what
 				// it writes after the stop signal is kept. The output of
 				// a job being deleted is not worth the wait.
-				d.Stop = append(d.Stop, stopAction{ServiceID: o.ServiceID, Why: stop,
-					Fallback: finishAction{Outcome: stopped(observe(a, o), stop, now), ServiceID: o.ServiceID, Capture: true, BestEffort: true}})
+				d.Stop = append(d.Stop, stopAction{ServiceID: o.ServiceID, Why: stop, Fallback: f})
 				continue
 			}
-			d.Finish = append(d.Finish, finishAction{Outcome: stopped(observe(a, o), stop, now), ServiceID: o.ServiceID, Capture: hasContainer, BestEffort: true})
+			d.Finish = append(d.Finish, f)
 			continue
 		}
 		if upd := observe(a, o); !sameAttempt(upd, a) {
@@ -727,6 +722,13 @@ func observe(a jobs.Attempt, o observedAttempt) jobs.Attempt {
 		a.Error = t.Err
 	}
 	return a
+}
+
+// stopNow finishes attempt a for why at once, with what its task's container
+// holds so far, and without waiting for logs that cannot be read.
+func stopNow(a jobs.Attempt, o observedAttempt, why stopReason, now time.Time) finishAction {
+	return finishAction{Outcome: stopped(observe(a, o), why, now), ServiceID: o.ServiceID,
+		Capture: o.Task != nil && o.Task.HasContainer, BestEffort: true}
 }
 
 // stopped is the recorded form of an attempt swarmjob stops.

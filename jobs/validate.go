@@ -23,12 +23,15 @@ const (
 	// MaxStopGracePeriodSeconds bounds a job's stopGracePeriodSeconds: the
 	// controller waits that long for a stopped attempt's last output.
 	MaxStopGracePeriodSeconds = 3600
-	MaxConstraints            = 32
-	MaxNetworks               = 16
-	MaxCompletions            = 100000
-	MaxParallelism            = 10000
-	MaxPolicyRules            = 20
-	MaxExitCodeValues         = 255
+	// SwarmStopGracePeriodSeconds is the grace period Swarm gives a job
+	// that sets no stopGracePeriodSeconds.
+	SwarmStopGracePeriodSeconds = 10
+	MaxConstraints              = 32
+	MaxNetworks                 = 16
+	MaxCompletions              = 100000
+	MaxParallelism              = 10000
+	MaxPolicyRules              = 20
+	MaxExitCodeValues           = 255
 )
 
 var (

@@ -52,10 +52,6 @@ const (
 	RuleMaxStopGrace   = "maxStopGracePeriodSeconds"
 )
 
-// swarmStopGracePeriod is the grace period Swarm gives a container that sets
-// none: a ceiling below it is filled into jobs that set none.
-const swarmStopGracePeriod = 10
-
 // TenantPlaceholder in a volume or image pattern stands for the tenant's
 // name.
 const TenantPlaceholder = "{tenant}"
@@ -459,7 +455,7 @@ func (p *Policy) Apply(tenant string, spec *jobs.Spec) error {
 	if r.MaxActiveDeadlineSeconds != nil && spec.ActiveDeadlineSeconds == 0 {
 		spec.ActiveDeadlineSeconds = *r.MaxActiveDeadlineSeconds
 	}
-	if c := r.MaxStopGracePeriodSeconds; c != nil && spec.StopGracePeriodSeconds == nil && *c < swarmStopGracePeriod {
+	if c := r.MaxStopGracePeriodSeconds; c != nil && spec.StopGracePeriodSeconds == nil && *c < jobs.SwarmStopGracePeriodSeconds {
 		spec.StopGracePeriodSeconds = new(*c)
 	}
 	if spec.MaxLogBytes == 0 {
