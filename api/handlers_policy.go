@@ -33,12 +33,7 @@ func (s *Server) handlePutPolicy(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	f, err := policyFromWire(req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	st, err := s.policies.Replace(r.Context(), f)
+	st, err := s.policies.Replace(r.Context(), policyFromWire(req))
 	var invalid *policy.InvalidError
 	switch {
 	case errors.As(err, &invalid):
@@ -79,15 +74,8 @@ func (s *Server) handleGetTenantPolicy(w http.ResponseWriter, r *http.Request) {
 }
 
 func policyToWire(st policy.State) types.Policy {
-	f := st.Policy.File()
-	spec := types.PolicySpec{Defaults: rulesToWire(f.Defaults)}
-	if len(f.Tenants) > 0 {
-		spec.Tenants = make(map[string]types.PolicyRules, len(f.Tenants))
-		for name, r := range f.Tenants {
-			spec.Tenants[name] = rulesToWire(r)
-		}
-	}
-	out := types.Policy{Source: string(st.Source), File: st.File, Since: st.Since.UTC(), Policy: spec, ReloadError: st.ReloadError}
+	out := types.Policy{Source: string(st.Source), File: st.File, Since: st.Since.UTC(),
+		Policy: PolicyFileToWire(st.Policy.File()), ReloadError: st.ReloadError}
 	if !st.ReloadFailedAt.IsZero() {
 		at := st.ReloadFailedAt.UTC()
 		out.ReloadFailedAt = &at
@@ -95,25 +83,27 @@ func policyToWire(st policy.State) types.Policy {
 	return out
 }
 
-// rulesToWire and policyFromWire convert through JSON: the wire types and
-// the policy's are the one format of policy files, field for field (a test
-// holds them to it).
+// PolicyFileToWire, rulesToWire and policyFromWire convert through JSON:
+// the wire types and the policy's are the one format of policy files, field
+// for field (a test holds them to it).
+
+// PolicyFileToWire is the policy document f as PUT /v1/policy takes it.
+func PolicyFileToWire(f policy.File) types.PolicySpec {
+	var out types.PolicySpec
+	mustRecode(f, &out)
+	return out
+}
+
 func rulesToWire(r policy.Rules) types.PolicyRules {
 	var out types.PolicyRules
 	mustRecode(r, &out)
 	return out
 }
 
-func policyFromWire(spec types.PolicySpec) (policy.File, error) {
-	b, err := json.Marshal(spec)
-	if err != nil {
-		return policy.File{}, err
-	}
+func policyFromWire(spec types.PolicySpec) policy.File {
 	var f policy.File
-	if err := json.Unmarshal(b, &f); err != nil {
-		return policy.File{}, fmt.Errorf("converting the policy: %w", err)
-	}
-	return f, nil
+	mustRecode(spec, &f)
+	return f
 }
 
 // mustRecode copies from into to through JSON; both are plain structs of

@@ -136,11 +136,7 @@ func TestPolicyWireTypesMatchThePolicyFormat(t *testing.T) {
 		MaxActiveAttempts: new(3), MaxChildDepth: new(1), MaxChildren: new(7), MaxStopGracePeriodSeconds: new(int64(30)),
 	}
 	spec := types.PolicySpec{Defaults: full, Tenants: map[string]types.PolicyRules{"a": full}}
-	f, err := policyFromWire(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := policy.New(f)
+	p, err := policy.New(policyFromWire(spec))
 	if err != nil {
 		t.Fatal(err)
 	}

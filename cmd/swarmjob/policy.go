@@ -149,17 +149,14 @@ func readPolicyFile(env *cliEnv, name string) (types.PolicySpec, error) {
 	if err != nil {
 		return types.PolicySpec{}, fmt.Errorf("%s: %w", label, err)
 	}
-	// The checked document, as the wire carries it: the same fields.
-	b, err := json.Marshal(p.File())
+	// The checked document, as the wire carries it.
+	spec := api.PolicyFileToWire(p.File())
+	b, err := json.Marshal(spec)
 	if err != nil {
 		return types.PolicySpec{}, err
 	}
 	if len(b) > api.DefaultMaxBodyBytes {
 		return types.PolicySpec{}, fmt.Errorf("%s: %d bytes as JSON, more than the server takes (%d)", label, len(b), api.DefaultMaxBodyBytes)
-	}
-	var spec types.PolicySpec
-	if err := json.Unmarshal(b, &spec); err != nil {
-		return types.PolicySpec{}, fmt.Errorf("%s: %w", label, err)
 	}
 	return spec, nil
 }
