@@ -91,7 +91,7 @@ func (c *Controller) act(ctx context.Context, j *jobs.Job, d decision) error {
 		}
 	}
 	for _, a := range d.Record {
-		if err := c.store.PutAttempt(ctx, j.ID, a); err != nil {
+		if err := c.store.PutAttempt(ctx, j.ID, a, c.startedEvent(j, a)...); err != nil {
 			return fmt.Errorf("recording attempt %d: %w", a.Attempt, err)
 		}
 	}
@@ -140,7 +140,7 @@ func (c *Controller) finish(ctx context.Context, j *jobs.Job, f finishAction) er
 	}
 	finished := jobs.Event{Time: c.now(), Type: jobs.EventAttemptFinished, JobID: j.ID, Tenant: j.Tenant, Labels: j.Labels,
 		Index: a.Index, Attempt: a.Attempt, State: a.State, ExitCode: a.ExitCode, Reason: a.Reason, Message: a.Error}
-	if err := c.store.PutAttempt(ctx, j.ID, a, finished); err != nil {
+	if err := c.store.PutAttempt(ctx, j.ID, a, append(c.startedEvent(j, a), finished)...); err != nil {
 		return fmt.Errorf("recording outcome of attempt %d: %w", a.Attempt, err)
 	}
 	exitCode := "none"
@@ -172,6 +172,27 @@ func (c *Controller) captureLogs(ctx context.Context, key jobs.AttemptKey, servi
 		return sum, fmt.Errorf("capturing logs of service %s: %w", serviceID, err)
 	}
 	return sum, nil
+}
+
+// startedEvent returns the attempt.started event of a when this write is the
+// first to record its service: create's, or after a crash between a
+// service's creation and its record, the write that finds the service (its
+// observation, or its outcome).
+func (c *Controller) startedEvent(j *jobs.Job, a jobs.Attempt) []jobs.Event {
+	if a.ServiceID == "" {
+		return nil
+	}
+	for _, r := range j.Status.Attempts {
+		if r.Index == a.Index && r.Attempt == a.Attempt && r.ServiceID != "" {
+			return nil
+		}
+	}
+	e := jobs.Event{Time: c.now(), Type: jobs.EventAttemptStarted, JobID: j.ID, Tenant: j.Tenant, Labels: j.Labels,
+		Index: a.Index, Attempt: a.Attempt}
+	if !a.Finished() {
+		e.State = a.State
+	}
+	return []jobs.Event{e}
 }
 
 // stop updates an attempt's service so that Swarm stops its task and keeps
@@ -282,11 +303,8 @@ func (c *Controller) create(ctx context.Context, j *jobs.Job, cr createAction) e
 	default:
 		return fmt.Errorf("creating service %s: %w", spec.Name, err)
 	}
-	var events []jobs.Event
-	if a.ServiceID != "" {
-		events = append(events, jobs.Event{Time: c.now(), Type: jobs.EventAttemptStarted, JobID: j.ID, Tenant: j.Tenant, Labels: j.Labels,
-			Index: a.Index, Attempt: a.Attempt, State: a.State})
-	} else if a.Finished() {
+	events := c.startedEvent(j, a)
+	if a.ServiceID == "" && a.Finished() {
 		events = append(events, jobs.Event{Time: c.now(), Type: jobs.EventAttemptFinished, JobID: j.ID, Tenant: j.Tenant, Labels: j.Labels,
 			Index: a.Index, Attempt: a.Attempt, State: a.State, Reason: a.Reason, Message: a.Error})
 	}

@@ -210,6 +210,26 @@ func TestSyncAfterCrashBetweenCreateAndRecord(t *testing.T) {
 	if len(h.engine.serviceNames()) != 1 {
 		t.Errorf("services = %v, want exactly one", h.engine.serviceNames())
 	}
+	// The adopted attempt's start is told once, by the write that found
+	// its service, and then its end, even though it finished before the
+	// controller saw it running.
+	h.engine.finishTask("swarmjob-job1-0-0", swarm.TaskStateComplete, 0, "", "stdout:done\n")
+	if err := h.step(t); err != nil {
+		t.Fatal(err)
+	}
+	events, err := h.store.Store.(*sqlite.DB).ReadEvents(t.Context(), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []jobs.EventType
+	for _, e := range events {
+		if e.Type == jobs.EventAttemptStarted || e.Type == jobs.EventAttemptFinished {
+			got = append(got, e.Type)
+		}
+	}
+	if !slices.Equal(got, []jobs.EventType{jobs.EventAttemptStarted, jobs.EventAttemptFinished}) {
+		t.Errorf("attempt events = %v, want one started, then one finished", got)
+	}
 }
 
 func TestSyncUnknownNetworkFailsTheAttemptWithoutCreating(t *testing.T) {
